@@ -1,0 +1,150 @@
+"""The multiple-choice item every part of alphamed-verl speaks, and the one mapping to and from veRL's record.
+
+Converters produce :class:`McqItem`; :func:`to_verl_record` is the only place a parquet row is made and
+:func:`from_verl_record` the only place one is read back (difficulty annotation, mixes, evaluation), so the
+letter ↔ option convention (letter = position, A = ``options[0]``) lives in exactly one file.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from alphamed.data_preprocess.prompts import PROMPT_STYLES, build_prompt
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+ABILITY = "medical_mcqa"
+
+#: The stable ``data_source`` keys (veRL reports validation metrics per key).
+DATA_SOURCES = (
+    "medqa",
+    "medqa_5opt",
+    "medmcqa",
+    "pubmedqa",
+    "headqa",
+    "mmlu_pro_med",
+    "gpqa_med",
+    "medxpertqa",
+)
+
+
+class McqItemError(ValueError):
+    """An item that cannot be a valid multiple-choice question; ``field`` names the offending field."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.reason = message
+
+
+def normalize_option_text(text: str) -> str:
+    """Compare-key for option texts: NFKC, case-folded, inner whitespace collapsed, trailing period dropped."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(folded.split()).rstrip(".").strip()
+
+
+@dataclass(frozen=True)
+class McqItem:
+    """One multiple-choice question. ``answer`` is a letter; its position in ``options`` is the answer."""
+
+    id: str
+    source: str
+    split: str
+    question: str
+    options: list[str]
+    answer: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_item(self)
+
+    @property
+    def answer_index(self) -> int:
+        return LETTERS.index(self.answer)
+
+    @property
+    def answer_text(self) -> str:
+        return self.options[self.answer_index]
+
+    @property
+    def letters(self) -> str:
+        return LETTERS[: len(self.options)]
+
+
+def validate_item(item: McqItem) -> None:
+    """Raise :class:`McqItemError` naming the field when ``item`` is not a usable question."""
+    if not isinstance(item.id, str) or not item.id.strip():
+        raise McqItemError("id", "must be a non-empty string")
+    if not isinstance(item.source, str) or not item.source.strip():
+        raise McqItemError("source", "must be a non-empty string")
+    if not isinstance(item.question, str) or not item.question.strip():
+        raise McqItemError("question", "is empty")
+    options = item.options
+    if not isinstance(options, list) or len(options) < 2:
+        raise McqItemError("options", f"needs at least 2 options, got {options!r}")
+    if len(options) > len(LETTERS):
+        raise McqItemError("options", f"has {len(options)} options; at most {len(LETTERS)} can be lettered")
+    for position, text in enumerate(options):
+        if not isinstance(text, str) or not text.strip():
+            raise McqItemError("options", f"option {LETTERS[position]} is empty")
+    if not isinstance(item.answer, str) or len(item.answer) != 1 or item.answer not in LETTERS[: len(options)]:
+        raise McqItemError("answer", f"{item.answer!r} is not one of the letters {LETTERS[: len(options)]}")
+    answer_key = normalize_option_text(options[LETTERS.index(item.answer)])
+    clashes = [
+        LETTERS[i]
+        for i, text in enumerate(options)
+        if LETTERS[i] != item.answer and normalize_option_text(text) == answer_key
+    ]
+    if clashes:
+        raise McqItemError(
+            "options",
+            f"answer {item.answer} has the same text as option(s) {', '.join(clashes)}: the answer is ambiguous",
+        )
+
+
+def to_verl_record(item: McqItem, prompt_style: str, index: int) -> dict[str, Any]:
+    """The veRL parquet row for ``item`` (schema in DESIGN.md); ``index`` is its position in the split file."""
+    if prompt_style not in PROMPT_STYLES:
+        raise ValueError(f"unknown prompt_style {prompt_style!r}; choose one of {sorted(PROMPT_STYLES)}")
+    return {
+        "data_source": item.source,
+        "prompt": build_prompt(item.question, item.options, prompt_style),
+        "ability": ABILITY,
+        "reward_model": {"style": "rule", "ground_truth": item.answer},
+        "extra_info": {
+            "split": item.split,
+            "index": index,
+            "id": item.id,
+            "question": item.question,
+            "options": list(item.options),
+            "answer_text": item.answer_text,
+            "prompt_style": prompt_style,
+            "meta": json.dumps(item.meta, ensure_ascii=False, sort_keys=True, default=str),
+        },
+    }
+
+
+def _as_str_list(value: Any) -> list[str]:
+    """Options arrive from parquet as list, tuple or numpy array; give back a plain ``list[str]``."""
+    if isinstance(value, str) or not isinstance(value, Sequence) and not hasattr(value, "tolist"):
+        raise McqItemError("options", f"expected a list of option texts, got {type(value).__name__}")
+    return [str(text) for text in (value.tolist() if hasattr(value, "tolist") else value)]
+
+
+def from_verl_record(record: Mapping[str, Any]) -> McqItem:
+    """Rebuild the :class:`McqItem` from a veRL row (as read back from parquet by pandas or ``datasets``)."""
+    extra = record.get("extra_info") or {}
+    reward_model = record.get("reward_model") or {}
+    meta_raw = extra.get("meta") or "{}"
+    return McqItem(
+        id=str(extra.get("id", "")),
+        source=str(record.get("data_source", "")),
+        split=str(extra.get("split", "")),
+        question=str(extra.get("question", "")),
+        options=_as_str_list(extra.get("options", [])),
+        answer=str(reward_model.get("ground_truth", "")),
+        meta=json.loads(meta_raw) if isinstance(meta_raw, str) else dict(meta_raw),
+    )

@@ -1,0 +1,1 @@
+"""What AlphaMed adds around veRL: generation backends, difficulty, mixes, evaluation and recipe checking."""

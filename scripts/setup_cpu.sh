@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up a CPU-only development environment in .venv from nothing but this clone.
+#
+# torch goes in first as the CPU build: installing verl first would pull a multi-GB CUDA torch.
+# Versions are pinned in scripts/constraints-cpu.txt so a fresh machine gets what CI tested.
+# Pip's cache and Hugging Face's caches stay inside the clone (.cache/), so nothing is cached outside it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$ROOT/.cache/pip}"
+PYTHON="${PYTHON:-python3}"
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt torch
+.venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt -e ".[test]"
+# shellcheck is optional for the recipe tests; install it where apt is available and we are root.
+if ! command -v shellcheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null) || echo "note: shellcheck not installed"
+fi
+echo "alphamed-verl: CPU environment ready in $ROOT/.venv"

@@ -1,0 +1,45 @@
+"""Distribution ``alphamed-verl``: three top-level folders mapped into the one namespace ``alphamed``.
+
+The folders keep the names the design card uses (``reward_score/``, ``data_preprocess/``, ``recipe/``) while
+nothing with a generic name lands at the top of site-packages.
+"""
+
+from setuptools import setup
+
+VERL_VERSION = "0.9.1"
+
+PACKAGE_DIRS = {
+    "alphamed.reward_score": "reward_score",
+    "alphamed.data_preprocess": "data_preprocess",
+    "alphamed.recipe": "recipe",
+}
+
+setup(
+    name="alphamed-verl",
+    version="0.1.0",
+    description="AlphaMed / Med-RLVR: minimalist rule-based RL for medical multiple-choice QA on top of veRL",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=list(PACKAGE_DIRS),
+    package_dir=PACKAGE_DIRS,
+    package_data={"alphamed.recipe": ["mixes/*.yaml"]},
+    install_requires=[
+        f"verl=={VERL_VERSION}",
+        "datasets",
+        "pandas",
+        "pyarrow>=19.0.0",
+        "pyyaml",
+        "tqdm",
+        "matplotlib",
+        "openai>=1.0",
+        "transformers>=5.5.3,<5.11,!=5.6.0",
+    ],
+    extras_require={
+        # veRL 0.9.1's own vllm extra pins torch 2.11.0 / vllm 0.24.0 / transformers 5.9.0.
+        "gpu": [f"verl[vllm]=={VERL_VERSION}", "flash-attn"],
+        "test": ["pytest", "pytest-timeout", "hypothesis", "ruff"],
+    },
+    entry_points={"console_scripts": ["alphamed=alphamed.recipe.cli:main"]},
+)

@@ -1,0 +1,40 @@
+"""Shared test fixtures: the real data beside the repo (skipped when absent) and an offline tiny model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+# Nothing in the tests may reach a model hub, and no cache is written outside the test's own temp dirs.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_hf_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep Hugging Face caches (datasets' parquet cache included) inside pytest's temp dir."""
+    home = tmp_path_factory.mktemp("hf_home")
+    os.environ["HF_HOME"] = str(home)
+    os.environ["HF_DATASETS_CACHE"] = str(home / "datasets")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (real releases in their original formats); skip when this clone has none beside it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data {SHARED_DATA} is absent (a user's clone has no ../shared); repo fixtures cover this")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random Qwen2-architecture model + ChatML tokenizer saved to disk, built offline once per session."""
+    from alphamed.recipe.tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
