@@ -14,8 +14,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("alphamed.recipe.check", "validate shell recipes against the pinned veRL config, on CPU"),
     "annotate": ("alphamed.recipe.difficulty", "annotate question difficulty with a reference model"),
     "mix": ("alphamed.recipe.mix", "build a difficulty-stratified, decontaminated training mix"),
-    "eval": ("alphamed.recipe.evaluate", "evaluate a model on the six benchmarks"),
-    "eval-compare": ("alphamed.recipe.compare", "put several evaluation runs side by side"),
+    "eval": ("alphamed.recipe.evaluation", "evaluate a model on the six benchmarks"),
+    "eval-compare": ("alphamed.recipe.eval_compare", "put several evaluation runs side by side"),
     "quickstart": ("alphamed.recipe.quickstart", "run the whole pipeline on the shipped sample, on CPU"),
 }
 
