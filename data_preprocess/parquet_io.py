@@ -1,0 +1,64 @@
+"""Reading and writing veRL record files: the one place parquet is touched.
+
+Writes are atomic (temp file + rename, so an interrupted job never leaves a half file that veRL would read)
+and deterministic (same rows -> byte-identical file: no pandas index metadata, fixed compression), which is
+what lets converters, annotation and mixes promise reproducible outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_records_parquet(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Write veRL rows to ``path`` atomically; the same rows always give the same bytes."""
+    path = Path(path).expanduser()
+    if not records:
+        raise ValueError(f"{path}: refusing to write a parquet file with no rows")
+    table = pa.Table.from_pylist([dict(r) for r in records])
+    _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", store_schema=False))
+    return path
+
+
+def write_json_atomic(obj: Any, path: str | Path) -> Path:
+    """Pretty JSON (sorted keys, UTF-8), written atomically: example files, manifests, reports."""
+    path = Path(path).expanduser()
+    text = json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return path
+
+
+def read_records_parquet(paths: str | Path | Iterable[str | Path]) -> list[dict[str, Any]]:
+    """Rows of one or more veRL parquet files as plain Python dicts and lists (no numpy arrays)."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    rows: list[dict[str, Any]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such parquet file")
+        try:
+            rows.extend(pq.read_table(path).to_pylist())
+        except pa.ArrowException as err:
+            raise ValueError(f"{path}: not a readable parquet file ({err})") from err
+    return rows
