@@ -27,6 +27,7 @@ setup(
     package_data={"alphamed.recipe": ["mixes/*.yaml"]},
     install_requires=[
         f"verl=={VERL_VERSION}",
+        "cachetools",  # verl.workers.rollout.router imports it; verl declares it only in its verl-core extra
         "datasets",
         "pandas",
         "pyarrow>=19.0.0",
