@@ -27,7 +27,11 @@ setup(
     package_data={"alphamed.recipe": ["mixes/*.yaml"]},
     install_requires=[
         f"verl=={VERL_VERSION}",
-        "cachetools",  # verl.workers.rollout.router imports it; verl declares it only in its verl-core extra
+        # verl's trainer modules import these, but verl 0.9.1 declares them only in its verl-core extra
+        # (which [gpu] brings); without them `import verl.trainer.ppo.ray_trainer` fails on a CPU install.
+        "cachetools",
+        "fastapi",
+        "uvicorn",
         "datasets",
         "pandas",
         "pyarrow>=19.0.0",
