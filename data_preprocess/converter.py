@@ -1,0 +1,395 @@
+"""What every dataset converter shares, written once: flags, loading, the row loop, skip accounting, output.
+
+A converter module (``medqa.py``, ``medmcqa.py``, ...) only knows its raw format. It supplies two functions
+and hands them to :func:`run_conversion`:
+
+- ``load_split(split) -> list[RawRow]``: the raw rows of one split, usually via :func:`load_split_rows`
+  (a local release file, a release folder, a ``save_to_disk`` folder, or the HF hub), and
+- ``to_item(row, split) -> McqItem``: one raw row mapped to an item; it raises :class:`RawFormatError`
+  when the file is malformed (missing field, wrong type: always an error), :class:`SkipRow` or
+  :class:`~alphamed.data_preprocess.schema.McqItemError` when the row cannot be a valid question (skipped and
+  counted; ``--strict`` makes it an error), and :class:`LeaveOut` when an option excludes the row on purpose
+  (e.g. HEAD-QA image questions; counted, never an error).
+
+:func:`run_conversion` then removes exact duplicate questions, applies ``--max_samples``/``--seed``, writes
+``<local_save_dir>/<split>.parquet`` and ``<split>_example.json`` through ``parquet_io`` (atomic,
+byte-identical) and prints one summary line per split. Module shape (see ``medqa.py``)::
+
+    def convert(argv=None) -> list[SplitReport]:
+        args = converter_parser("medqa", __doc__, splits=("train", "dev", "test")).parse_args(argv)
+        return run_conversion(args, name="medqa", load_split=..., to_item=...)
+
+    def main(argv=None) -> int:
+        return run_main(convert, argv)
+"""
+
+# API stable: H3b may build on this.
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from alphamed.data_preprocess import DEFAULT_DATA_ROOT
+from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
+from alphamed.data_preprocess.prompts import PROMPT_STYLES
+from alphamed.data_preprocess.schema import McqItem, McqItemError, to_verl_record
+
+#: Show a progress bar when a split has at least this many rows (small splits finish before a bar helps).
+PROGRESS_MIN_ROWS = 20_000
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One raw record and where it came from (``where`` goes into every error message about it)."""
+
+    where: str
+    data: Any
+
+
+class RawFormatError(ValueError):
+    """The input is malformed: names the file, the row and the field. Always an error, never a skip."""
+
+    def __init__(self, where: str, field_name: str | None, message: str):
+        super().__init__(f"{where}: field {field_name!r}: {message}" if field_name else f"{where}: {message}")
+        self.where = where
+        self.field = field_name
+
+
+class SkipRow(Exception):
+    """The row is well-formed but cannot be a valid question; ``reason`` is the counted category."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+class LeaveOut(Exception):
+    """A converter option excludes the row on purpose (e.g. image questions); counted, never an error."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConversionError(RuntimeError):
+    """The run cannot go on (``--strict`` skip, unavailable split, nothing left to write, ...)."""
+
+
+@dataclass
+class SplitReport:
+    """What one split's conversion did: the figures of its summary line."""
+
+    name: str
+    split: str
+    path: Path
+    read: int = 0
+    written: int = 0
+    duplicates: int = 0
+    sampled_out: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    left_out: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        def by_reason(counts: Counter) -> str:
+            return f" ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})" if counts else ""
+
+        return (
+            f"[{self.name}] {self.split}: read {self.read}, written {self.written}, "
+            f"duplicates removed {self.duplicates}, left out {sum(self.left_out.values())}{by_reason(self.left_out)}, "
+            f"skipped {sum(self.skipped.values())}{by_reason(self.skipped)}, "
+            f"not sampled {self.sampled_out}, {self.seconds:.2f} s -> {self.path}"
+        )
+
+
+def converter_parser(
+    name: str, description: str | None, splits: Sequence[str], default_splits: Sequence[str] | None = None
+) -> argparse.ArgumentParser:
+    """The flags every converter takes (veRL ``examples/data_preprocess`` names); add dataset flags to it."""
+    parser = argparse.ArgumentParser(
+        prog=f"alphamed prepare {name}",
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--local_dataset_path",
+        default=None,
+        help="a file of the original release (read as the one --split given), a folder in the release layout, "
+        "or a folder written by datasets' save_to_disk; default: load the canonical HF hub dataset",
+    )
+    parser.add_argument(
+        "--local_save_dir", default=None, help=f"output folder (default {DEFAULT_DATA_ROOT}/<dataset key>)"
+    )
+    parser.add_argument(
+        "--split", nargs="+", choices=list(splits), default=list(default_splits or splits), help="split(s) to convert"
+    )
+    parser.add_argument("--prompt_style", choices=PROMPT_STYLES, default="alphamed", help="prompt template")
+    parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
+    parser.add_argument("--strict", action="store_true", help="an invalid row is an error instead of a counted skip")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+# ---------------------------------------------------------------- reading raw files
+
+
+def _json_error(path: Path, err: json.JSONDecodeError, line: int | None = None) -> RawFormatError:
+    where = f"{path} row {line}" if line is not None else f"{path} line {err.lineno}"
+    return RawFormatError(where, None, f"invalid JSON ({err.msg} at column {err.colno})")
+
+
+def read_json_document(path: Path) -> Any:
+    """A whole JSON file (nested releases: HEAD-QA, PubMedQA); a syntax error names file, line and column."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise _json_error(Path(path), err) from err
+
+
+def read_json_rows(path: Path) -> list[RawRow]:
+    """Rows of a JSON Lines file, or of a JSON file holding a list of objects (MedMCQA's ``.json`` is JSONL).
+
+    Rows are numbered from 1 (= the line of a JSONL file, blank lines not counted).
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        document = read_json_document(path)
+        rows = [RawRow(f"{path} row {i}", obj) for i, obj in enumerate(document, start=1)]
+    else:
+        rows = []
+        for i, line in enumerate((line for line in text.splitlines() if line.strip()), start=1):
+            try:
+                rows.append(RawRow(f"{path} row {i}", json.loads(line)))
+            except json.JSONDecodeError as err:
+                raise _json_error(path, err, i) from err
+    for row in rows:
+        if not isinstance(row.data, dict):
+            raise RawFormatError(row.where, None, f"expected a JSON object, got {type(row.data).__name__}")
+    return rows
+
+
+def require(row: RawRow, name: str, kind: type | tuple[type, ...] = str) -> Any:
+    """``row.data[name]`` checked to be ``kind``; a missing or mistyped field is a :class:`RawFormatError`."""
+    data = row.data
+    if not isinstance(data, Mapping) or name not in data:
+        raise RawFormatError(row.where, name, "missing")
+    value = data[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise RawFormatError(row.where, name, f"expected {expected}, got {type(value).__name__} {value!r:.60}")
+    return value
+
+
+# ---------------------------------------------------------------- locating a split
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """True for a folder written by ``Dataset.save_to_disk`` / ``DatasetDict.save_to_disk``."""
+    return path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file())
+
+
+def load_saved_rows(path: Path, split: str) -> list[RawRow]:
+    """Rows of one split of a ``save_to_disk`` folder (a plain Dataset folder is taken as that split)."""
+    import datasets
+
+    loaded = datasets.load_from_disk(str(path))
+    if isinstance(loaded, datasets.DatasetDict):
+        if split not in loaded:
+            raise ConversionError(f"{path}: saved dataset has no split {split!r} (it has {sorted(loaded)})")
+        loaded = loaded[split]
+    return [RawRow(f"{path} [{split}] row {i}", row) for i, row in enumerate(loaded, start=1)]
+
+
+def load_hub_rows(hub_id: str, config: str | None, split: str) -> list[RawRow]:
+    """Rows of one split of the canonical HF hub dataset (``datasets.load_dataset``; needs the hub)."""
+    import datasets
+
+    loaded = datasets.load_dataset(hub_id, config, split=split)
+    return [RawRow(f"{hub_id} [{split}] row {i}", row) for i, row in enumerate(loaded, start=1)]
+
+
+def find_release_file(folder: Path, split: str, release_files: Mapping[str, Sequence[str]]) -> Path:
+    """The one file of ``split`` in a release folder, found by the converter's glob patterns (first that hits)."""
+    patterns = release_files.get(split)
+    if not patterns:
+        raise ConversionError(f"{folder}: the release layout has no file for split {split!r}")
+    for pattern in patterns:
+        hits = sorted(p for p in folder.glob(pattern) if p.is_file())
+        if len(hits) > 1:
+            raise ConversionError(f"{folder}: several files match {pattern!r} for split {split!r}: {hits}")
+        if hits:
+            return hits[0]
+    raise ConversionError(f"{folder}: no file for split {split!r} (looked for {', '.join(patterns)})")
+
+
+def load_split_rows(
+    local_path: str | None,
+    split: str,
+    *,
+    hub_id: str,
+    hub_config: str | None = None,
+    hub_splits: Mapping[str, str | None] | None = None,
+    release_files: Mapping[str, Sequence[str]] | None = None,
+    read_file: Callable[[Path], list[RawRow]] = read_json_rows,
+) -> list[RawRow]:
+    """Raw rows of ``split`` from wherever ``--local_dataset_path`` points, else from the hub.
+
+    ``hub_splits`` renames our split to the hub's/saved dataset's (``None``: the hub does not have it);
+    ``release_files`` gives glob patterns per split inside a release folder; ``read_file`` reads one file.
+    """
+    hub_split = (hub_splits or {}).get(split, split)
+    if local_path is None:
+        if hub_split is None:
+            raise ConversionError(f"{hub_id} on the hub has no {split!r} split; pass --local_dataset_path")
+        return load_hub_rows(hub_id, hub_config, hub_split)
+    path = Path(local_path).expanduser()
+    if path.is_file():
+        return read_file(path)
+    if is_saved_dataset(path):
+        return load_saved_rows(path, hub_split or split)
+    if path.is_dir():
+        return read_file(find_release_file(path, split, release_files or {}))
+    raise FileNotFoundError(f"{path}: no such file or folder (--local_dataset_path)")
+
+
+# ---------------------------------------------------------------- the row loop and the output
+
+
+def content_id(*parts: str) -> str:
+    """A stable id from content, for datasets without their own ids (16 hex digits of SHA-256)."""
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def skip_reason(err: SkipRow | McqItemError) -> str:
+    """The counted category of a skip (few, fixed names, so the summary line stays readable)."""
+    if isinstance(err, SkipRow):
+        return err.reason
+    if err.field == "question":
+        return "empty question"
+    if err.field == "answer":
+        return "answer not among options"
+    if err.field == "options" and "ambiguous" in err.reason:
+        return "ambiguous duplicate options"
+    return f"invalid {err.field}"
+
+
+def convert_rows(
+    rows: Iterable[RawRow],
+    to_item: Callable[[RawRow, str], McqItem],
+    report: SplitReport,
+    strict: bool,
+    total: int | None = None,
+) -> list[McqItem]:
+    """Map rows to items, counting skips/leave-outs by reason and removing exact duplicate questions."""
+    items: list[McqItem] = []
+    answers_by_question: dict[tuple[str, tuple[str, ...]], str] = {}
+    seen_ids: set[str] = set()
+    progress = tqdm(
+        rows,
+        total=total,
+        desc=f"{report.name} {report.split}",
+        unit="row",
+        file=sys.stderr,
+        disable=(total or 0) < PROGRESS_MIN_ROWS,
+    )
+    for row in progress:
+        report.read += 1
+        try:
+            item = to_item(row, report.split)
+            key = (item.question.strip(), tuple(text.strip() for text in item.options))
+            if key in answers_by_question and answers_by_question[key] != item.answer:
+                raise SkipRow(
+                    "duplicate question with a different answer", f"first copy says {answers_by_question[key]}"
+                )
+            if key not in answers_by_question and item.id in seen_ids:
+                raise SkipRow("duplicate id", item.id)
+        except LeaveOut as err:
+            report.left_out[err.reason] += 1
+            continue
+        except (SkipRow, McqItemError) as err:
+            if strict:
+                raise ConversionError(f"{row.where}: {err} (--strict)") from err
+            reason = skip_reason(err)
+            if not report.skipped[reason]:
+                print(f"[{report.name}] skipped {row.where}: {err}", file=sys.stderr)
+            report.skipped[reason] += 1
+            continue
+        if key in answers_by_question:
+            report.duplicates += 1
+            continue
+        answers_by_question[key] = item.answer
+        seen_ids.add(item.id)
+        items.append(item)
+    return items
+
+
+def sample_items(items: list[McqItem], max_samples: int | None, seed: int) -> list[McqItem]:
+    """A seeded sample of ``max_samples`` items in their original order (all items when there are fewer)."""
+    if max_samples is None or len(items) <= max_samples:
+        return items
+    keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
+    return [items[i] for i in keep]
+
+
+def run_conversion(
+    args: argparse.Namespace,
+    *,
+    name: str,
+    load_split: Callable[[str], list[RawRow]],
+    to_item: Callable[[RawRow, str], McqItem],
+) -> list[SplitReport]:
+    """Convert every split in ``args.split`` and write it; ``name`` is the default output folder's name."""
+    local = args.local_dataset_path
+    if local and Path(local).expanduser().is_file() and len(args.split) != 1:
+        raise ConversionError(
+            f"{local} is a single file, read as the one split --split names; got {len(args.split)} splits"
+        )
+    save_dir = Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}").expanduser()
+    reports = []
+    for split in dict.fromkeys(args.split):
+        start = time.perf_counter()
+        report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
+        rows = load_split(split)
+        items = convert_rows(rows, to_item, report, args.strict, total=len(rows))
+        kept = sample_items(items, args.max_samples, args.seed)
+        report.sampled_out = len(items) - len(kept)
+        if not kept:
+            raise ConversionError(f"[{name}] {split}: no valid rows to write ({report.summary()})")
+        records = [to_verl_record(item, args.prompt_style, index) for index, item in enumerate(kept)]
+        write_records_parquet(records, report.path)
+        write_json_atomic(records[0], save_dir / f"{split}_example.json")
+        report.written = len(records)
+        report.seconds = time.perf_counter() - start
+        print(report.summary(), flush=True)
+        reports.append(report)
+    return reports
+
+
+def run_main(convert: Callable[[list[str] | None], list[SplitReport]], argv: list[str] | None) -> int:
+    """A converter's ``main``: run ``convert``; a data or input error is one clear line and exit code 1."""
+    try:
+        convert(argv)
+    except (RawFormatError, ConversionError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
