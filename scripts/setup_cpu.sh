@@ -14,8 +14,4 @@ PYTHON="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt torch
 .venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt -e ".[test]"
-# shellcheck is optional for the recipe tests; install it where apt is available and we are root.
-if ! command -v shellcheck >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && apt-get install -y -qq shellcheck >/dev/null) || echo "note: shellcheck not installed"
-fi
 echo "alphamed-verl: CPU environment ready in $ROOT/.venv"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# AlphaMed GRPO for Qwen2.5-3B-Instruct on 1 node x 8 GPUs: run_alphamed_8b.sh with 3B defaults (rollout TP 1,
+# no reference-model offload). Every knob of run_alphamed_8b.sh still applies.
+# Check: alphamed check examples/run_alphamed_3b.sh
+set -xeuo pipefail
+
+export MODEL_PATH=${MODEL_PATH:-Qwen/Qwen2.5-3B-Instruct}
+export ROLLOUT_TP=${ROLLOUT_TP:-1}
+export REF_OFFLOAD=${REF_OFFLOAD:-False}
+
+exec bash "$(dirname "${BASH_SOURCE[0]}")/run_alphamed_8b.sh" "$@"

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# AlphaMed: GRPO with a binary rule-based reward (right letter in the final \boxed{} = 1, else 0), no SFT,
+# KL to the reference policy as a loss term. Llama-3.1-8B-Instruct on 1 node x 8 GPUs by default.
+#
+# Data (make it first; the script names the missing command and stops before touching a GPU):
+#   train: ~/data/alphamed/{medqa,medmcqa,pubmedqa}/train.parquet, or a mix: TRAIN_FILES=/path/to/mix.parquet
+#   val:   the six benchmarks, so veRL logs validation accuracy per data_source during training
+# Check on any CPU machine first:   alphamed check examples/run_alphamed_8b.sh
+# Run:                              bash examples/run_alphamed_8b.sh [hydra overrides...]
+# Scale by environment variables (recipe/README.md): NNODES, N_GPUS_PER_NODE, ROLLOUT_TP, TRAIN_BATCH_SIZE,
+# ACTOR_OFFLOAD, ...; submit to a Ray cluster with LAUNCHER="ray job submit --address=... -- python3 -m verl.trainer.main_ppo".
+# run_alphamed_{3b,7b,70b}.sh are this recipe with other size defaults.
+set -xeuo pipefail
+
+PYTHON=${PYTHON:-python3}
+LAUNCHER=${LAUNCHER:-${PYTHON} -m verl.trainer.main_ppo}
+
+# ---- model and resources
+MODEL_PATH=${MODEL_PATH:-meta-llama/Llama-3.1-8B-Instruct}
+NNODES=${NNODES:-1}
+N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-8}
+ROLLOUT_TP=${ROLLOUT_TP:-2}
+GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.6}
+ACTOR_OFFLOAD=${ACTOR_OFFLOAD:-False}
+REF_OFFLOAD=${REF_OFFLOAD:-True}
+
+# ---- data
+DATA_ROOT=${DATA_ROOT:-${HOME}/data/alphamed}
+TRAIN_FILES=${TRAIN_FILES:-"['${DATA_ROOT}/medqa/train.parquet','${DATA_ROOT}/medmcqa/train.parquet','${DATA_ROOT}/pubmedqa/train.parquet']"}
+VAL_FILES=${VAL_FILES:-"['${DATA_ROOT}/medqa/test.parquet','${DATA_ROOT}/medmcqa/validation.parquet','${DATA_ROOT}/pubmedqa/test.parquet','${DATA_ROOT}/mmlu_pro/test.parquet','${DATA_ROOT}/gpqa/test.parquet','${DATA_ROOT}/medxpertqa/test.parquet']"}
+MAX_PROMPT_LEN=${MAX_PROMPT_LEN:-2048}
+MAX_RESPONSE_LEN=${MAX_RESPONSE_LEN:-2048}
+
+# ---- GRPO
+TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-512}
+PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-128}
+ROLLOUT_N=${ROLLOUT_N:-8}
+ACTOR_LR=${ACTOR_LR:-1e-6}
+KL_LOSS_COEF=${KL_LOSS_COEF:-0.001}
+ENTROPY_COEFF=${ENTROPY_COEFF:-0}
+# tokens per GPU per micro-batch with dynamic batching: four full-length sequences
+MAX_TOKENS_PER_GPU=${MAX_TOKENS_PER_GPU:-$(((MAX_PROMPT_LEN + MAX_RESPONSE_LEN) * 4))}
+
+# ---- schedule and logging
+TOTAL_EPOCHS=${TOTAL_EPOCHS:-3}
+TEST_FREQ=${TEST_FREQ:-10}
+SAVE_FREQ=${SAVE_FREQ:-50}
+PROJECT_NAME=${PROJECT_NAME:-alphamed}
+EXPERIMENT_NAME=${EXPERIMENT_NAME:-alphamed-grpo-$(basename "${MODEL_PATH}")}
+LOGGER=${LOGGER:-"['console','wandb']"}
+
+# Stop here, not after Ray has reserved the GPUs, when a data file is missing.
+${PYTHON} -m alphamed.recipe.check --require-data alphamed "${TRAIN_FILES}" "${VAL_FILES}"
+
+algorithm=(
+    algorithm.adv_estimator=grpo
+    algorithm.use_kl_in_reward=False
+)
+
+data=(
+    data.train_files="${TRAIN_FILES}"
+    data.val_files="${VAL_FILES}"
+    data.train_batch_size="${TRAIN_BATCH_SIZE}"
+    data.max_prompt_length="${MAX_PROMPT_LEN}"
+    data.max_response_length="${MAX_RESPONSE_LEN}"
+    data.filter_overlong_prompts=True
+    data.truncation=error
+)
+
+model=(
+    actor_rollout_ref.model.path="${MODEL_PATH}"
+    actor_rollout_ref.model.use_remove_padding=True
+    actor_rollout_ref.model.enable_gradient_checkpointing=True
+)
+
+actor=(
+    actor_rollout_ref.actor.optim.lr="${ACTOR_LR}"
+    actor_rollout_ref.actor.ppo_mini_batch_size="${PPO_MINI_BATCH_SIZE}"
+    actor_rollout_ref.actor.use_dynamic_bsz=True
+    actor_rollout_ref.actor.ppo_max_token_len_per_gpu="${MAX_TOKENS_PER_GPU}"
+    actor_rollout_ref.actor.use_kl_loss=True
+    actor_rollout_ref.actor.kl_loss_coef="${KL_LOSS_COEF}"
+    actor_rollout_ref.actor.kl_loss_type=low_var_kl
+    actor_rollout_ref.actor.entropy_coeff="${ENTROPY_COEFF}"
+    actor_rollout_ref.actor.fsdp_config.param_offload="${ACTOR_OFFLOAD}"
+    actor_rollout_ref.actor.fsdp_config.optimizer_offload="${ACTOR_OFFLOAD}"
+    actor_rollout_ref.ref.fsdp_config.param_offload="${REF_OFFLOAD}"
+    actor_rollout_ref.ref.log_prob_max_token_len_per_gpu="${MAX_TOKENS_PER_GPU}"
+)
+
+rollout=(
+    actor_rollout_ref.rollout.name=vllm
+    actor_rollout_ref.rollout.n="${ROLLOUT_N}"
+    actor_rollout_ref.rollout.tensor_model_parallel_size="${ROLLOUT_TP}"
+    actor_rollout_ref.rollout.gpu_memory_utilization="${GPU_MEMORY_UTILIZATION}"
+    actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu="${MAX_TOKENS_PER_GPU}"
+)
+
+reward=(
+    reward.custom_reward_function.path=pkg://alphamed.reward_score
+    reward.custom_reward_function.name=compute_score
+)
+
+trainer=(
+    trainer.nnodes="${NNODES}"
+    trainer.n_gpus_per_node="${N_GPUS_PER_NODE}"
+    trainer.total_epochs="${TOTAL_EPOCHS}"
+    trainer.test_freq="${TEST_FREQ}"
+    trainer.save_freq="${SAVE_FREQ}"
+    trainer.val_before_train=True
+    trainer.critic_warmup=0
+    trainer.project_name="${PROJECT_NAME}"
+    trainer.experiment_name="${EXPERIMENT_NAME}"
+    trainer.logger="${LOGGER}"
+)
+
+${LAUNCHER} \
+    "${algorithm[@]}" \
+    "${data[@]}" \
+    "${model[@]}" \
+    "${actor[@]}" \
+    "${rollout[@]}" \
+    "${reward[@]}" \
+    "${trainer[@]}" \
+    "$@"

