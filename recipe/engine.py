@@ -1,0 +1,334 @@
+"""The one generation + scoring engine behind difficulty annotation and evaluation.
+
+Items go to a backend in fixed batches (batch ``b`` = records ``b*B … (b+1)*B - 1``, seeded from
+``(seed, b)``), each response is scored with the same extractor the reward uses, and every finished batch is
+appended to a JSONL sidecar (flushed and fsynced) before the next starts. A restarted run reads the sidecar,
+skips the batches it already holds, and regenerates the rest with the same seeds, so a run killed at any
+moment and restarted gives the same results as one that was never interrupted. The sidecar's settings live
+in a sibling ``<sidecar>.meta.json``; resuming under different settings is refused rather than mixed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic
+from alphamed.data_preprocess.prompts import EXTRACTION_MODE
+from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
+from alphamed.recipe.generate import GenerationBackend, GenerationError, SamplingConfig, derive_seed
+from alphamed.reward_score.extract import extract_answer
+
+__all__ = [
+    "ItemResult",
+    "SamplingConfig",
+    "SidecarMismatchError",
+    "load_records",
+    "read_sidecar",
+    "run_items",
+    "score_record",
+    "sidecar_meta_path",
+]
+
+SIDECAR_FORMAT = 1
+
+
+class SidecarMismatchError(ValueError):
+    """The sidecar was written by a run with other settings; resuming would mix two experiments."""
+
+
+@dataclass
+class ItemResult:
+    """One item's prompt, its ``n`` responses and how each scored (one JSON line in the sidecar)."""
+
+    id: str
+    data_source: str
+    gold: str
+    prompt_style: str
+    prompt: list[dict[str, str]]
+    responses: list[str]
+    pred: list[str | None]
+    pred_lenient: list[str | None]
+    correct: list[bool]
+    response_tokens: list[int | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ItemResult:
+        missing = [f.name for f in fields(cls) if f.name not in d]
+        if missing:
+            raise ValueError(f"not an ItemResult: missing field(s) {', '.join(missing)}")
+        return cls(**{f.name: d[f.name] for f in fields(cls)})
+
+    @property
+    def accuracy(self) -> float:
+        """Share of the responses that are correct (pass rate for annotation, mean accuracy for eval)."""
+        return sum(self.correct) / len(self.correct) if self.correct else 0.0
+
+
+@dataclass(frozen=True)
+class _Job:
+    """A record made ready to generate: its item, its chat prompt and its prompt style (which fixes scoring)."""
+
+    item: McqItem
+    prompt: list[dict[str, str]]
+    prompt_style: str
+
+
+def load_records(paths: str | Path | Iterable[str | Path], max_samples: int | None = None) -> list[dict[str, Any]]:
+    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps the first rows (a quick look)."""
+    records = read_records_parquet(paths)
+    if max_samples is not None:
+        if max_samples < 1:
+            raise ValueError(f"max_samples must be >= 1, got {max_samples}")
+        records = records[:max_samples]
+    return records
+
+
+def _job(record: Mapping[str, Any], row: int) -> _Job:
+    """One record checked and made ready; errors name the row, the item id and the field."""
+    try:
+        item = from_verl_record(record)
+    except McqItemError as err:
+        raise ValueError(f"record {row}: field {err.field}: {err.reason}") from err
+    prompt = record.get("prompt")
+    prompt = prompt.tolist() if hasattr(prompt, "tolist") else prompt  # numpy arrays from pandas readers
+    if not isinstance(prompt, Sequence) or isinstance(prompt, str) or not prompt:
+        raise ValueError(f"record {row} (id {item.id}): field prompt: expected a non-empty list of chat messages")
+    try:
+        messages = [{"role": str(m["role"]), "content": str(m["content"])} for m in prompt]
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"record {row} (id {item.id}): field prompt: messages need role and content") from err
+    style = str((record.get("extra_info") or {}).get("prompt_style", ""))
+    if style not in EXTRACTION_MODE:
+        raise ValueError(
+            f"record {row} (id {item.id}): field extra_info.prompt_style: {style!r} is not one of "
+            f"{sorted(EXTRACTION_MODE)}"
+        )
+    return _Job(item, messages, style)
+
+
+def _prepare(records: Sequence[Mapping[str, Any]]) -> list[_Job]:
+    """Validate every record up front (bad rows fail before any GPU time is spent) and reject duplicate ids."""
+    jobs = [_job(record, row) for row, record in enumerate(records)]
+    counts = Counter(job.item.id for job in jobs)
+    duplicates = {key: n for key, n in counts.items() if n > 1}
+    if duplicates:
+        shown = ", ".join(f"{key!r} x{n}" for key, n in list(duplicates.items())[:5])
+        raise ValueError(f"{len(duplicates)} duplicate item id(s) in the input (ids must be unique): {shown}")
+    return jobs
+
+
+def sidecar_meta_path(sidecar: Path) -> Path:
+    """Where the settings of ``sidecar`` are recorded."""
+    return sidecar.with_name(sidecar.name + ".meta.json")
+
+
+def _check_or_write_meta(sidecar: Path, meta: dict[str, Any]) -> None:
+    meta_path = sidecar_meta_path(sidecar)
+    if meta_path.is_file():
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        diffs = [
+            f"{key}: {old.get(key)!r} (sidecar) vs {new!r} (now)" for key, new in meta.items() if old.get(key) != new
+        ]
+        if diffs:
+            raise SidecarMismatchError(
+                f"{sidecar} was made with other settings; refusing to mix runs. Use the same settings to resume, "
+                f"or another output / delete the sidecar to start over. Differences: {'; '.join(diffs)}"
+            )
+        return
+    if sidecar.is_file() and sidecar.stat().st_size > 0:
+        raise SidecarMismatchError(f"{sidecar} exists but {meta_path} does not: cannot tell how it was made")
+    write_json_atomic(meta, meta_path)
+
+
+def _truncate_torn_tail(sidecar: Path, chunk: int = 1 << 16) -> None:
+    """Cut a last line that a kill left half-written, so appended lines start on a fresh line.
+
+    Reads backwards from the end only as far as the last newline: sidecars of big runs are gigabytes.
+    """
+    with open(sidecar, "rb+") as handle:
+        end = handle.seek(0, os.SEEK_END)
+        keep = end
+        while keep > 0:
+            start = max(0, keep - chunk)
+            handle.seek(start)
+            block = handle.read(keep - start)
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            keep = start
+        if keep < end:
+            handle.truncate(keep)
+            tqdm.write(f"{sidecar}: dropped a torn last line ({end - keep} bytes) left by an interrupted run")
+
+
+def read_sidecar(sidecar: str | Path) -> dict[str, ItemResult]:
+    """Results in ``sidecar`` by item id (a later line wins; a torn last line is ignored, any other bad line is
+    an error naming its line number)."""
+    sidecar = Path(sidecar)
+    results: dict[str, ItemResult] = {}
+    if not sidecar.is_file():
+        return results
+    with open(sidecar, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                result = ItemResult.from_json(json.loads(line))
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError, TypeError) as err:
+                if not line.endswith(b"\n"):  # the torn tail of a killed run
+                    continue
+                raise ValueError(f"{sidecar}: line {number}: not an ItemResult ({err})") from err
+            results[result.id] = result
+    return results
+
+
+def _score(job: _Job, responses: Sequence[str], response_tokens: Sequence[int | None]) -> ItemResult:
+    item = job.item
+    mode = EXTRACTION_MODE[job.prompt_style]
+    pred = [extract_answer(text, item.options, mode) for text in responses]
+    return ItemResult(
+        id=item.id,
+        data_source=item.source,
+        gold=item.answer,
+        prompt_style=job.prompt_style,
+        prompt=job.prompt,
+        responses=list(responses),
+        pred=pred,
+        pred_lenient=[extract_answer(text, item.options, "lenient") for text in responses],
+        correct=[letter == item.answer for letter in pred],
+        response_tokens=list(response_tokens),
+    )
+
+
+def score_record(
+    record: Mapping[str, Any], responses: Sequence[str], response_tokens: Sequence[int | None] | None = None
+) -> ItemResult:
+    """Score responses that were generated elsewhere (e.g. veRL's validation dumps) exactly as :func:`run_items`
+    scores its own: the prompt style's extraction mode for ``pred``/``correct``, lenient beside it."""
+    tokens = [None] * len(responses) if response_tokens is None else list(response_tokens)
+    if len(tokens) != len(responses):
+        raise ValueError(f"{len(responses)} responses but {len(tokens)} token counts")
+    return _score(_job(record, 0), responses, tokens)
+
+
+def _check_reuse(job: _Job, done: ItemResult, sidecar: Path) -> None:
+    """A sidecar result is reused only for the very same question (ids can be reused by edited inputs)."""
+    if done.prompt != job.prompt or done.gold != job.item.answer:
+        raise SidecarMismatchError(
+            f"{sidecar}: item {job.item.id!r} was generated for a different prompt or answer than the input now "
+            "has; the input changed since the sidecar was written. Start a fresh sidecar."
+        )
+
+
+def _generate_batch(
+    jobs: Sequence[_Job], backend: GenerationBackend, sampling: SamplingConfig, batch: int
+) -> list[list[str]]:
+    outputs = backend.generate(
+        [job.prompt for job in jobs],
+        sampling.n,
+        sampling.max_tokens,
+        sampling.temperature,
+        sampling.top_p,
+        derive_seed(sampling.seed, "batch", batch),
+    )
+    if len(outputs) != len(jobs) or any(len(texts) != sampling.n for texts in outputs):
+        shape = [len(texts) for texts in outputs]
+        raise GenerationError(
+            f"backend {backend.name} returned {shape} completions for batch {batch} "
+            f"({len(jobs)} requests x n={sampling.n} expected)"
+        )
+    return outputs
+
+
+def run_items(
+    records: Sequence[Mapping[str, Any]],
+    backend: GenerationBackend,
+    sampling: SamplingConfig,
+    sidecar: Path,
+    *,
+    batch_size: int = 32,
+    desc: str = "generating",
+) -> list[ItemResult]:
+    """Generate ``sampling.n`` responses per record, score them, and return one result per record in input order.
+
+    Resumable through ``sidecar`` (see the module docstring). The batch layout and seeds depend only on the
+    input order, ``batch_size`` and ``sampling.seed``, so these are part of the recorded settings.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    jobs = _prepare(records)
+    sidecar = Path(sidecar).expanduser()
+    sidecar.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": SIDECAR_FORMAT,
+        "backend": backend.name,
+        "model": backend.model,
+        "sampling": asdict(sampling),
+        "batch_size": batch_size,
+    }
+    _check_or_write_meta(sidecar, meta)
+    if sidecar.is_file():
+        _truncate_torn_tail(sidecar)
+    done = read_sidecar(sidecar)
+    batches = [jobs[start : start + batch_size] for start in range(0, len(jobs), batch_size)]
+    todo = [b for b, batch in enumerate(batches) if not all(job.item.id in done for job in batch)]
+    skipped = len(jobs) - sum(len(batches[b]) for b in todo)
+    for b in sorted(set(range(len(batches))) - set(todo)):
+        for job in batches[b]:
+            _check_reuse(job, done[job.item.id], sidecar)
+    with (
+        open(sidecar, "a", encoding="utf-8") as out,
+        tqdm(total=len(jobs), initial=skipped, desc=desc, unit="item", dynamic_ncols=True) as bar,
+    ):
+        if skipped:
+            bar.write(f"{sidecar}: resuming; {skipped} of {len(jobs)} items already done")
+        for b in todo:
+            outputs = _generate_batch(batches[b], backend, sampling, b)
+            results = [
+                _score(job, texts, [backend.count_tokens(text) for text in texts])
+                for job, texts in zip(batches[b], outputs, strict=True)
+            ]
+            out.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
+            out.flush()
+            os.fsync(out.fileno())
+            done.update((r.id, r) for r in results)
+            bar.update(len(results))
+    return [done[job.item.id] for job in jobs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Summarise a sidecar (also while its run is still going): items done and accuracy per data_source."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("sidecar", type=Path)
+    args = parser.parse_args(argv)
+    meta_path = sidecar_meta_path(args.sidecar)
+    if meta_path.is_file():
+        print(meta_path.read_text(encoding="utf-8").strip())
+    by_source: dict[str, list[ItemResult]] = {}
+    for result in read_sidecar(args.sidecar).values():
+        by_source.setdefault(result.data_source, []).append(result)
+    print(f"{'data_source':<16} {'items':>7} {'accuracy':>9} {'unreadable':>11}")
+    for source, results in sorted(by_source.items()):
+        preds = [p for r in results for p in r.pred]
+        accuracy = sum(r.accuracy for r in results) / len(results)
+        unreadable = sum(p is None for p in preds) / len(preds) if preds else 0.0
+        print(f"{source:<16} {len(results):>7} {accuracy:>9.3f} {unreadable:>11.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

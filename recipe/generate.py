@@ -1,0 +1,461 @@
+"""Generation backends: one interface over vLLM (offline, GPU clusters), Hugging Face transformers (any device)
+and any OpenAI-compatible HTTP server, so difficulty annotation and evaluation share one code path.
+
+Every backend takes chat messages and applies the model's own chat template, exactly as veRL does in training;
+every backend returns ``n`` completions per request, in request order. Randomness is a function of ``seed``
+only (per-request seeds are derived from it by position), which is what lets a resumed run reproduce an
+uninterrupted one. Heavy libraries (vllm, torch, transformers, openai) are imported only by the backend chosen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import random
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+logger = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+
+BACKENDS = ("vllm", "hf", "openai")
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How responses are sampled; part of a run's identity (a resumed run must use the same settings)."""
+
+    n: int
+    max_tokens: int
+    temperature: float
+    top_p: float
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ValueError(f"n (samples per item) must be >= 1, got {self.n}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}")
+
+
+class GenerationError(RuntimeError):
+    """A backend could not produce completions; the message says which request and why."""
+
+
+@runtime_checkable
+class GenerationBackend(Protocol):
+    """What annotation and evaluation need from a model: ``n`` completions per chat, in order."""
+
+    name: str
+    model: str
+
+    def generate(
+        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
+    ) -> list[list[str]]: ...
+
+    def count_tokens(self, text: str) -> int | None: ...
+
+
+def derive_seed(seed: int, *keys: object) -> int:
+    """A stable 31-bit seed for ``keys`` under ``seed`` (hash-based: no collisions between nearby batches)."""
+    digest = hashlib.blake2b(repr((seed, *keys)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % (2**31 - 1)
+
+
+def _resolve_model(model: str) -> str:
+    """A local checkpoint path as an absolute path (a run's identity must not depend on the working dir)."""
+    if not model:
+        raise ValueError("a model (local path or hub id) is required")
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.exists() else model
+
+
+def _load_tokenizer(path: str):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"cannot load a tokenizer from {path!r}: {err}") from err
+
+
+def _chat_texts(tokenizer: Any, requests: Sequence[Messages], model: str) -> list[str]:
+    """Requests rendered with the model's chat template (a model without one would be prompted wrongly)."""
+    if not getattr(tokenizer, "chat_template", None):
+        raise ValueError(f"{model}: the tokenizer has no chat template; use an instruct/chat model")
+    return [tokenizer.apply_chat_template(list(msgs), tokenize=False, add_generation_prompt=True) for msgs in requests]
+
+
+class HfBackend:
+    """transformers ``generate`` on any device: batched, left-padded, chat template applied.
+
+    Deterministic for a given seed and batch: the RNG is seeded inside a forked RNG state, so the caller's
+    global torch RNG is left untouched. ``temperature == 0`` is greedy decoding (one decode, repeated n times).
+    """
+
+    name = "hf"
+
+    def __init__(self, model: str, device: str = "auto", dtype: str = "auto", tokenizer: str | None = None):
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        self.model = _resolve_model(model)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        if dtype == "auto":
+            torch_dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
+        else:
+            torch_dtype = getattr(torch, dtype, None)
+            if not isinstance(torch_dtype, torch.dtype):
+                raise ValueError(f"unknown --dtype {dtype!r}; use auto, float32, bfloat16 or float16")
+        self.tokenizer = _load_tokenizer(tokenizer or self.model)
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        try:
+            self._lm = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch_dtype)
+        except (OSError, ValueError) as err:
+            raise ValueError(f"cannot load a causal LM from {self.model!r}: {err}") from err
+        self._lm.to(self.device).eval()
+
+    def generate(
+        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
+    ) -> list[list[str]]:
+        import torch
+
+        if not requests:
+            return []
+        texts = _chat_texts(self.tokenizer, requests, self.model)
+        inputs = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        greedy = temperature == 0
+        options: dict[str, Any] = (
+            {"do_sample": False}
+            if greedy
+            else {
+                "do_sample": True,
+                "temperature": temperature,
+                "top_p": top_p,
+                "top_k": 0,
+                "num_return_sequences": n,
+            }
+        )
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(seed)
+            output = self._lm.generate(
+                **inputs, max_new_tokens=max_tokens, pad_token_id=self.tokenizer.pad_token_id, **options
+            )
+        decoded = self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        if greedy:
+            return [[text] * n for text in decoded]
+        return [decoded[i * n : (i + 1) * n] for i in range(len(requests))]
+
+    def count_tokens(self, text: str) -> int | None:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+
+class VllmBackend:
+    """Offline ``vllm.LLM`` (GPU): all requests of a call go to the engine at once; one seed per request."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str,
+        tensor_parallel_size: int = 1,
+        gpu_memory_utilization: float = 0.9,
+        max_model_len: int | None = None,
+        dtype: str = "auto",
+        tokenizer: str | None = None,
+    ):
+        try:
+            import vllm
+        except ImportError as err:
+            raise ImportError(
+                "the vllm backend needs vLLM, which is not installed in this environment "
+                f"({err}). Install the vllm version pinned beside veRL (see README), or use --backend hf "
+                "(any device) or --backend openai (a running `vllm serve` / SGLang server)."
+            ) from err
+        self.model = _resolve_model(model)
+        self._vllm = vllm
+        engine_args: dict[str, Any] = {
+            "model": self.model,
+            "tensor_parallel_size": tensor_parallel_size,
+            "gpu_memory_utilization": gpu_memory_utilization,
+            "dtype": dtype,
+        }
+        if tokenizer:
+            engine_args["tokenizer"] = tokenizer
+        if max_model_len:
+            engine_args["max_model_len"] = max_model_len
+        self._llm = vllm.LLM(**engine_args)
+        self.tokenizer = self._llm.get_tokenizer()
+
+    def generate(
+        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
+    ) -> list[list[str]]:
+        if not requests:
+            return []
+        params = [
+            self._vllm.SamplingParams(
+                n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=derive_seed(seed, position)
+            )
+            for position in range(len(requests))
+        ]
+        outputs = self._llm.chat([list(msgs) for msgs in requests], sampling_params=params, use_tqdm=False)
+        return [[choice.text for choice in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
+
+    def count_tokens(self, text: str) -> int | None:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+
+class OpenAIBackend:
+    """Any OpenAI-compatible ``/v1/chat/completions`` server (``vllm serve``, SGLang, TGI, a hosted API).
+
+    Requests run on up to ``max_concurrency`` threads. 429, 5xx, timeouts and dropped connections are retried
+    with exponential backoff (``backoff_base * 2**attempt``, capped, with jitter, honouring ``Retry-After``);
+    401/403/404 and other 4xx fail at once with a clear error. A reply without choices (or not JSON) is an
+    error naming the request; a choice whose ``content`` is null counts as an empty response (it then scores
+    as an unreadable answer, which is what it is). When the server returns fewer than ``n`` choices (some
+    ignore ``n``), the rest are fetched one per call, each with its own derived seed.
+    """
+
+    name = "openai"
+
+    def __init__(
+        self,
+        model: str,
+        base_url: str = "http://localhost:8000/v1",
+        api_key_env: str = "OPENAI_API_KEY",
+        max_concurrency: int = 16,
+        request_timeout: float = 600.0,
+        max_retries: int = 5,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        tokenizer: str | None = None,
+    ):
+        import openai
+
+        if not model:
+            raise ValueError("a model name (as the server knows it) is required")
+        if max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1, got {max_concurrency}")
+        self.model = model
+        self.base_url = base_url
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._openai = openai
+        # Local servers accept any key; "EMPTY" is what vLLM's own docs use when none is configured.
+        api_key = os.environ.get(api_key_env) or "EMPTY"
+        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=request_timeout, max_retries=0)
+        self.tokenizer = _load_tokenizer(tokenizer) if tokenizer else None
+
+    def generate(
+        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
+    ) -> list[list[str]]:
+        def one(position: int) -> list[str]:
+            return self._complete(position, requests[position], n, max_tokens, temperature, top_p, seed)
+
+        if not requests:
+            return []
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests)))
+        try:
+            futures = [pool.submit(one, position) for position in range(len(requests))]
+            return [future.result() for future in futures]
+        finally:  # on the first failure, queued requests are dropped instead of sent
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _complete(
+        self, position: int, messages: Messages, n: int, max_tokens: int, temperature: float, top_p: float, seed: int
+    ) -> list[str]:
+        texts = self._call(position, messages, n, max_tokens, temperature, top_p, derive_seed(seed, position))
+        extra = 0
+        while len(texts) < n:
+            extra += 1
+            one_seed = derive_seed(seed, position, "extra", extra)
+            texts += self._call(position, messages, 1, max_tokens, temperature, top_p, one_seed)
+        return texts[:n]
+
+    def _call(
+        self, position: int, messages: Messages, n: int, max_tokens: int, temperature: float, top_p: float, seed: int
+    ) -> list[str]:
+        openai = self._openai
+        where = f"{self.base_url} model {self.model!r}, request {position}"
+        for attempt in range(self.max_retries + 1):
+            try:
+                reply = self._client.chat.completions.create(
+                    model=self.model,
+                    messages=list(messages),
+                    n=n,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    top_p=top_p,
+                    seed=seed,
+                )
+                return self._texts(reply, where)
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+                raise GenerationError(
+                    f"{where}: the server refused the credentials (HTTP {err.status_code}); set the API key in the "
+                    f"environment variable named by --api_key_env. Server said: {err.message}"
+                ) from err
+            except openai.NotFoundError as err:
+                raise GenerationError(
+                    f"{where}: HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this "
+                    f"model name. Server said: {err.message}"
+                ) from err
+            except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as err:
+                # APITimeoutError is an APIConnectionError; InternalServerError covers every 5xx.
+                if attempt == self.max_retries:
+                    raise GenerationError(f"{where}: gave up after {attempt + 1} attempts: {err}") from err
+                delay = self._backoff(attempt, err)
+                logger.warning("%s: %s; retrying in %.2fs", where, type(err).__name__, delay)
+                time.sleep(delay)
+            except openai.APIStatusError as err:
+                raise GenerationError(f"{where}: HTTP {err.status_code}: {err.message}") from err
+            except (openai.APIResponseValidationError, json.JSONDecodeError) as err:
+                raise GenerationError(f"{where}: malformed reply from the server: {err}") from err
+        raise AssertionError("unreachable: the retry loop either returns or raises")
+
+    def _backoff(self, attempt: int, err: Exception) -> float:
+        delay = min(self.backoff_max, self.backoff_base * 2**attempt) * (1 + 0.25 * random.random())
+        response = getattr(err, "response", None)
+        retry_after = response.headers.get("retry-after") if response is not None else None
+        try:
+            return min(self.backoff_max, max(delay, float(retry_after))) if retry_after else delay
+        except ValueError:
+            return delay
+
+    @staticmethod
+    def _texts(reply: Any, where: str) -> list[str]:
+        choices = getattr(reply, "choices", None)
+        if not isinstance(choices, list) or not choices:
+            raise GenerationError(f"{where}: malformed reply without choices: {str(reply)[:300]!r}")
+        texts: list[str] = []
+        for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
+            message = getattr(choice, "message", None)
+            if message is None:
+                raise GenerationError(f"{where}: malformed reply, a choice has no message: {str(choice)[:300]!r}")
+            content = getattr(message, "content", None)
+            if content is not None and not isinstance(content, str):
+                raise GenerationError(f"{where}: malformed reply, content is not text: {content!r:.300}")
+            texts.append(content or "")
+        return texts
+
+    def count_tokens(self, text: str) -> int | None:
+        return None if self.tokenizer is None else len(self.tokenizer.encode(text, add_special_tokens=False))
+
+
+def build_backend(name: str, model: str, **options: Any) -> GenerationBackend:
+    """The backend called ``name`` for ``model``; ``options`` are that backend's constructor keywords."""
+    classes = {"vllm": VllmBackend, "hf": HfBackend, "openai": OpenAIBackend}
+    if name not in classes:
+        raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    return classes[name](model, **options)
+
+
+def add_generation_args(
+    parser: argparse.ArgumentParser, *, samples_flag: str, default_samples: int, default_temperature: float
+) -> None:
+    """The model, backend and sampling flags, spelled the same in every command (annotate, eval)."""
+    group = parser.add_argument_group("generation")
+    group.add_argument("--model", help="model: local checkpoint path or hub id (for openai: the served name)")
+    group.add_argument("--backend", choices=BACKENDS, default="hf", help="vllm (GPU), hf (any device), openai")
+    group.add_argument(samples_flag, type=int, default=default_samples, help="completions sampled per item")
+    group.add_argument("--max_tokens", type=int, default=4096, help="max new tokens per completion")
+    group.add_argument("--temperature", type=float, default=default_temperature, help="0 = greedy")
+    group.add_argument("--top_p", type=float, default=1.0)
+    group.add_argument("--seed", type=int, default=0, help="the run's seed; every batch's seed derives from it")
+    group.add_argument("--batch_size", type=int, default=32, help="items per generate call and per sidecar flush")
+    group.add_argument("--tokenizer", default=None, help="tokenizer path (openai: enables token counts)")
+    group.add_argument("--tensor_parallel_size", type=int, default=1, help="vllm: GPUs per model")
+    group.add_argument("--gpu_memory_utilization", type=float, default=0.9, help="vllm: KV-cache memory share")
+    group.add_argument("--max_model_len", type=int, default=None, help="vllm: context length cap")
+    group.add_argument("--device", default="auto", help="hf: cpu, cuda, cuda:1, mps or auto")
+    group.add_argument("--dtype", default="auto", help="hf/vllm: auto, bfloat16, float16, float32")
+    group.add_argument("--base_url", default="http://localhost:8000/v1", help="openai: server URL")
+    group.add_argument("--api_key_env", default="OPENAI_API_KEY", help="openai: env var holding the API key")
+    group.add_argument("--max_concurrency", type=int, default=16, help="openai: requests in flight")
+    group.add_argument("--request_timeout", type=float, default=600.0, help="openai: seconds per request")
+    group.add_argument("--max_retries", type=int, default=5, help="openai: retries on 429/5xx/timeouts")
+    parser.set_defaults(_samples_dest=samples_flag.lstrip("-").replace("-", "_"))
+
+
+def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The constructor keywords of ``args.backend`` taken from the parsed flags."""
+    if args.backend == "vllm":
+        return {
+            "tensor_parallel_size": args.tensor_parallel_size,
+            "gpu_memory_utilization": args.gpu_memory_utilization,
+            "max_model_len": args.max_model_len,
+            "dtype": args.dtype,
+            "tokenizer": args.tokenizer,
+        }
+    if args.backend == "hf":
+        return {"device": args.device, "dtype": args.dtype, "tokenizer": args.tokenizer}
+    return {
+        "base_url": args.base_url,
+        "api_key_env": args.api_key_env,
+        "max_concurrency": args.max_concurrency,
+        "request_timeout": args.request_timeout,
+        "max_retries": args.max_retries,
+        "tokenizer": args.tokenizer,
+    }
+
+
+def backend_from_args(args: argparse.Namespace) -> GenerationBackend:
+    """The backend the flags of :func:`add_generation_args` describe."""
+    if not args.model:
+        raise ValueError("--model is required (a local checkpoint path or hub id; for openai the served name)")
+    return build_backend(args.backend, args.model, **backend_options_from_args(args))
+
+
+def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
+    """The :class:`SamplingConfig` the flags of :func:`add_generation_args` describe."""
+    return SamplingConfig(
+        n=getattr(args, args._samples_dest),
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        seed=args.seed,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Smoke-test a backend by hand: ``python recipe/generate.py --backend hf --model M --prompt "..."``."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--prompt", required=True, help="one user message")
+    add_generation_args(parser, samples_flag="--n", default_samples=1, default_temperature=0.0)
+    args = parser.parse_args(argv)
+    sampling = sampling_from_args(args)
+    backend = backend_from_args(args)
+    [responses] = backend.generate(
+        [[{"role": "user", "content": args.prompt}]],
+        sampling.n,
+        sampling.max_tokens,
+        sampling.temperature,
+        sampling.top_p,
+        sampling.seed,
+    )
+    for i, text in enumerate(responses):
+        print(f"--- sample {i} ({backend.count_tokens(text)} tokens)\n{text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
