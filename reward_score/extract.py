@@ -131,6 +131,11 @@ def read_choice(content: str, option_texts: tuple[str, ...] | None) -> str | Non
     """Normalise an answer's content and read the one option it names: a letter, ``_AMBIGUOUS`` or None."""
     if len(content) > MAX_CONTENT_CHARS:
         return None
+    if len(content) <= 3 and not _has_letter_like_option(option_texts):
+        bare = content.strip()
+        if len(bare) == 1 and bare.isascii() and bare.isalpha():  # fast path: the usual ``\boxed{C}``
+            letter = bare.upper()
+            return letter if letter in (LETTERS if option_texts is None else LETTERS[: len(option_texts)]) else None
     cleaned = _LATEX_NOISE.sub(" ", _LATEX_WRAPPER.sub(" ", unicodedata.normalize("NFKC", content)))
     cleaned = _CONTROL.sub(" ", cleaned)
     cleaned = " ".join(cleaned.split()).strip(" .。!")
@@ -160,6 +165,12 @@ def read_choice(content: str, option_texts: tuple[str, ...] | None) -> str | Non
     if by_text is not None and by_text != letter:
         return _AMBIGUOUS  # the letter reading and the option-text reading disagree
     return letter
+
+
+@lru_cache(maxsize=4096)
+def _has_letter_like_option(option_texts: tuple[str, ...] | None) -> bool:
+    """Options such as ``['c', 'bd']`` make a bare letter ambiguous (letter or text?): no fast path for them."""
+    return option_texts is not None and any(len(_option_key(option)) <= 1 for option in option_texts)
 
 
 def _only_letters(rest: str) -> bool:
@@ -226,13 +237,19 @@ def _extract_tagged(text: str, option_texts: tuple[str, ...] | None) -> str | No
     visible = after_think(text)
     if visible is None:
         return None
-    contents = answer_tag_contents(visible)
+    reading = tag_reading(visible, option_texts)
+    return None if reading == _AMBIGUOUS else reading
+
+
+def tag_reading(text: str, option_texts: tuple[str, ...] | None) -> str | None:
+    """The letter the last ``<answer>`` names, ``_AMBIGUOUS`` when tags name several options, None when none does."""
+    contents = answer_tag_contents(text)
     if not contents:
         return None
     readings = [read_choice(content, option_texts) for content in contents]
     if readings[-1] is None or readings[-1] == _AMBIGUOUS:
-        return None
-    return _single(readings)
+        return readings[-1]
+    return _single(readings) or _AMBIGUOUS
 
 
 # Lenient reading -----------------------------------------------------------------------------------------------
@@ -279,7 +296,10 @@ def _extract_lenient(text: str, option_texts: tuple[str, ...] | None) -> str | N
     whole = read_choice(visible, option_texts) if short_line else None
     if whole is not None:
         return None if whole == _AMBIGUOUS else whole
-    final = _last_explicit_commitment(visible, option_texts)
+    # An <answer> tag is the explicit final commitment of a Med-RLVR-style model.
+    final = tag_reading(visible, option_texts) if "<answer>" in visible else None
+    if final is None:
+        final = _last_explicit_commitment(visible, option_texts)
     if final is not None:
         return None if final == _AMBIGUOUS else final
     # Weaker readings (bold, "X. option text" lines) count only when they all agree.
