@@ -40,10 +40,16 @@ class McqItemError(ValueError):
         self.reason = message
 
 
-def normalize_option_text(text: str) -> str:
-    """Compare-key for option texts: NFKC, case-folded, inner whitespace collapsed, trailing period dropped."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(folded.split()).rstrip(".").strip()
+def normalize_option_text(text: str, *, fold_case: bool = True) -> str:
+    """Compare-key for option texts: NFKC, inner whitespace collapsed, trailing period dropped, case-folded.
+
+    ``fold_case=False`` keeps case: genotype options such as ``Bb bb`` and ``bb Bb`` differ only in case and
+    are different answers, so item validation must not fold; reading a model's answer text should.
+    """
+    normalized = unicodedata.normalize("NFKC", text)
+    if fold_case:
+        normalized = normalized.casefold()
+    return " ".join(normalized.split()).rstrip(".").strip()
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,11 @@ def validate_item(item: McqItem) -> None:
             raise McqItemError("options", f"option {LETTERS[position]} is empty")
     if not isinstance(item.answer, str) or len(item.answer) != 1 or item.answer not in LETTERS[: len(options)]:
         raise McqItemError("answer", f"{item.answer!r} is not one of the letters {LETTERS[: len(options)]}")
-    answer_key = normalize_option_text(options[LETTERS.index(item.answer)])
+    answer_key = normalize_option_text(options[LETTERS.index(item.answer)], fold_case=False)
     clashes = [
         LETTERS[i]
         for i, text in enumerate(options)
-        if LETTERS[i] != item.answer and normalize_option_text(text) == answer_key
+        if LETTERS[i] != item.answer and normalize_option_text(text, fold_case=False) == answer_key
     ]
     if clashes:
         raise McqItemError(

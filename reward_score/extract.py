@@ -184,8 +184,11 @@ def _letter_of_option_text(candidate: str, option_texts: tuple[str, ...] | None)
     if not option_texts:
         return None
     key = normalize_option_text(candidate)
-    hits = [LETTERS[i] for i, option in enumerate(option_texts) if _option_key(option) == key]
-    return hits[0] if len(hits) == 1 else None
+    hits = [i for i, option in enumerate(option_texts) if _option_key(option) == key]
+    if len(hits) > 1:  # options that differ only in case ("Bb bb" / "bb Bb"): only the exact-case text names one
+        exact = normalize_option_text(candidate, fold_case=False)
+        hits = [i for i in hits if normalize_option_text(option_texts[i], fold_case=False) == exact]
+    return LETTERS[hits[0]] if len(hits) == 1 else None
 
 
 def _single(readings: Iterable[str | None]) -> str | None:

@@ -50,7 +50,7 @@ BAD_ROWS = {
     "answer not among options": medqa_row(90, letter="E", answer="beta 90"),
     "empty question": medqa_row(91, question="   "),
     "ambiguous duplicate options": medqa_row(
-        92, options={"A": "x", "B": "Same.", "C": "same", "D": "y"}, answer="same"
+        92, options={"A": "x", "B": "same.", "C": " same", "D": "y"}, answer="same"
     ),
 }
 

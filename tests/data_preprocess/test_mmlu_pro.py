@@ -23,11 +23,6 @@ from tests.conftest import REPO_ROOT
 FIXTURE = REPO_ROOT / "examples" / "data" / "mmlu_pro" / "test.jsonl"
 #: Real rows whose options differ only in letter case (genotypes such as "Bb bb" vs "bb Bb").
 CASE_ONLY_OPTION_ROWS = {2806, 2838, 2889, 2957, 3024, 3056, 3287, 3349, 3504}
-CASEFOLD_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="schema.normalize_option_text case-folds, so options differing only in case (genotypes) look like "
-    "duplicates and these valid rows are skipped as ambiguous; fix proposed in the H3b report",
-)
 
 
 def raw_rows(path: Path) -> list[dict]:
@@ -66,7 +61,6 @@ def test_real_file_every_row_is_accounted_for(tmp_path, shared_data):
     assert all((r["question"], tuple(r["options"]), r["answer"]) in written for r in duplicates)
 
 
-@CASEFOLD_XFAIL
 def test_real_file_no_valid_row_is_skipped(tmp_path, shared_data):
     report, _ = convert(tmp_path, shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl")
     assert not report.skipped
@@ -91,7 +85,6 @@ def test_fixture_rows_map_to_their_answers(tmp_path):
     assert report.duplicates == 1  # question ids 6036 and 6037 are the same question
 
 
-@CASEFOLD_XFAIL
 def test_fixture_genotype_options_are_not_ambiguous(tmp_path):
     _, items = convert(tmp_path, FIXTURE)
     assert 2806 in {i.meta["question_id"] for i in items}

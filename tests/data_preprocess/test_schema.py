@@ -1,0 +1,72 @@
+"""McqItem validation and the one mapping to and from veRL's record."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from alphamed.data_preprocess.prompts import EXTRACTION_MODE, build_prompt
+from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record, to_verl_record
+
+
+def item(**changes) -> McqItem:
+    fields = {
+        "id": "q1",
+        "source": "medqa",
+        "split": "test",
+        "question": "Which vitamin deficiency causes scurvy?",
+        "options": ["Vitamin A", "Vitamin C", "Vitamin D", "Vitamin K"],
+        "answer": "B",
+        "meta": {"step": "step1"},
+    }
+    return McqItem(**{**fields, **changes})
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"options": ["only one"]}, "options"),
+        ({"options": ["Vitamin A", "  "], "answer": "A"}, "options"),
+        ({"question": " \n"}, "question"),
+        ({"answer": "E"}, "answer"),
+        ({"answer": "b"}, "answer"),
+        ({"answer": "AB"}, "answer"),
+        ({"id": ""}, "id"),
+        ({"options": ["Vitamin A", "Vitamin C", "vitamin c."], "answer": "B"}, None),
+        ({"options": ["Vitamin A", "Vitamin C", "Vitamin  C."], "answer": "B"}, "options"),
+    ],
+)
+def test_invalid_items_name_the_field(changes: dict, field: str | None) -> None:
+    if field is None:  # differs only in case: a different answer (genotypes "Bb bb" / "bb Bb"), so valid
+        assert item(**changes).answer_text == "Vitamin C"
+        return
+    with pytest.raises(McqItemError) as err:
+        item(**changes)
+    assert err.value.field == field and field in str(err.value)
+
+
+def test_duplicate_wrong_options_are_not_ambiguous() -> None:
+    assert item(options=["x", "x", "Vitamin C"], answer="C").answer_text == "Vitamin C"
+
+
+def test_record_round_trip_and_layout() -> None:
+    original = item()
+    record = to_verl_record(original, "alphamed", index=7)
+    assert record["data_source"] == "medqa" and record["ability"] == "medical_mcqa"
+    assert record["reward_model"] == {"style": "rule", "ground_truth": "B"}
+    assert record["extra_info"]["index"] == 7 and record["extra_info"]["answer_text"] == "Vitamin C"
+    assert record["prompt"] == build_prompt(original.question, original.options, "alphamed")
+    assert "B. Vitamin C" in record["prompt"][-1]["content"] and "\\boxed{}" in record["prompt"][-1]["content"]
+    assert from_verl_record(record) == original
+    # parquet read back through pandas gives numpy arrays for lists
+    as_read = {**record, "extra_info": {**record["extra_info"], "options": np.array(original.options)}}
+    assert from_verl_record(as_read) == original
+
+
+def test_prompt_styles_pair_with_extraction_modes() -> None:
+    assert EXTRACTION_MODE == {"alphamed": "strict", "med_rlvr": "tagged"}
+    messages = to_verl_record(item(), "med_rlvr", 0)["prompt"]
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "<answer>" in messages[0]["content"] and "<answer>" in messages[1]["content"]
+    with pytest.raises(ValueError, match="prompt_style"):
+        to_verl_record(item(), "cot", 0)
