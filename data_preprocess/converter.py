@@ -28,6 +28,8 @@ byte-identical) and prints one summary line per split. Module shape (see ``medqa
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import hashlib
 import json
 import random
@@ -139,6 +141,12 @@ def converter_parser(
     parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
     parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
     parser.add_argument("--strict", action="store_true", help="an invalid row is an error instead of a counted skip")
+    parser.add_argument(
+        "--keep_duplicates",
+        action="store_true",
+        help="keep exact duplicate questions (distinct ids) instead of removing them: a benchmark's published "
+        "denominator counts them (MMLU-Pro health+biology: 1535 rows, 95 exact copies)",
+    )
     return parser
 
 
@@ -191,7 +199,7 @@ def read_json_rows(path: Path) -> list[RawRow]:
 def require(row: RawRow, name: str, kind: type | tuple[type, ...] = str) -> Any:
     """``row.data[name]`` checked to be ``kind``; a missing or mistyped field is a :class:`RawFormatError`."""
     data = row.data
-    if not isinstance(data, Mapping) or name not in data:
+    if not (type(data) is dict or isinstance(data, Mapping)) or name not in data:  # dict first: ABC checks are slow
         raise RawFormatError(row.where, name, "missing")
     value = data[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
@@ -299,8 +307,9 @@ def convert_rows(
     report: SplitReport,
     strict: bool,
     total: int | None = None,
+    keep_duplicates: bool = False,
 ) -> list[McqItem]:
-    """Map rows to items, counting skips/leave-outs by reason and removing exact duplicate questions."""
+    """Map rows to items, counting skips/leave-outs by reason and removing (or keeping) exact duplicate questions."""
     items: list[McqItem] = []
     answers_by_question: dict[tuple[str, tuple[str, ...]], str] = {}
     seen_ids: set[str] = set()
@@ -321,7 +330,7 @@ def convert_rows(
                 raise SkipRow(
                     "duplicate question with a different answer", f"first copy says {answers_by_question[key]}"
                 )
-            if key not in answers_by_question and item.id in seen_ids:
+            if item.id in seen_ids and (key not in answers_by_question or keep_duplicates):
                 raise SkipRow("duplicate id", item.id)
         except LeaveOut as err:
             report.left_out[err.reason] += 1
@@ -334,7 +343,7 @@ def convert_rows(
                 print(f"[{report.name}] skipped {row.where}: {err}", file=sys.stderr)
             report.skipped[reason] += 1
             continue
-        if key in answers_by_question:
+        if key in answers_by_question and not keep_duplicates:
             report.duplicates += 1
             continue
         answers_by_question[key] = item.answer
@@ -349,6 +358,22 @@ def sample_items(items: list[McqItem], max_samples: int | None, seed: int) -> li
         return items
     keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
     return [items[i] for i in keep]
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector while a split's rows are built.
+
+    Hundreds of thousands of small dicts and items trigger repeated full collections that find nothing to free
+    (none of these objects form cycles): measured on MedMCQA-train size, half the conversion time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def run_conversion(
@@ -369,14 +394,15 @@ def run_conversion(
     for split in dict.fromkeys(args.split):
         start = time.perf_counter()
         report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
-        rows = load_split(split)
-        items = convert_rows(rows, to_item, report, args.strict, total=len(rows))
-        kept = sample_items(items, args.max_samples, args.seed)
-        report.sampled_out = len(items) - len(kept)
-        if not kept:
-            raise ConversionError(f"[{name}] {split}: no valid rows to write ({report.summary()})")
-        records = [to_verl_record(item, args.prompt_style, index) for index, item in enumerate(kept)]
-        write_records_parquet(records, report.path)
+        with _no_cyclic_gc():
+            rows = load_split(split)
+            items = convert_rows(rows, to_item, report, args.strict, len(rows), args.keep_duplicates)
+            kept = sample_items(items, args.max_samples, args.seed)
+            report.sampled_out = len(items) - len(kept)
+            if not kept:
+                raise ConversionError(f"[{name}] {split}: no valid rows to write ({report.summary()})")
+            records = [to_verl_record(item, args.prompt_style, index) for index, item in enumerate(kept)]
+            write_records_parquet(records, report.path)
         write_json_atomic(records[0], save_dir / f"{split}_example.json")
         report.written = len(records)
         report.seconds = time.perf_counter() - start

@@ -18,6 +18,10 @@ from alphamed.data_preprocess.prompts import PROMPT_STYLES, build_prompt
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 ABILITY = "medical_mcqa"
 
+#: ``meta`` is stored as sorted-key JSON: datasets carry different provenance fields, and one string column keeps
+#: parquet files of different sources concatenable (a mix) without struct-schema conflicts.
+_META_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+
 #: The stable ``data_source`` keys (veRL reports validation metrics per key).
 DATA_SOURCES = (
     "medqa",
@@ -128,7 +132,7 @@ def to_verl_record(item: McqItem, prompt_style: str, index: int) -> dict[str, An
             "options": list(item.options),
             "answer_text": item.answer_text,
             "prompt_style": prompt_style,
-            "meta": json.dumps(item.meta, ensure_ascii=False, sort_keys=True, default=str),
+            "meta": _META_ENCODER.encode(item.meta),
         },
     }
 

@@ -66,6 +66,14 @@ def test_real_file_no_valid_row_is_skipped(tmp_path, shared_data):
     assert not report.skipped
 
 
+def test_keep_duplicates_gives_the_published_denominator(tmp_path, shared_data):
+    source = shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl"
+    report, items = convert(tmp_path, source, "--keep_duplicates")
+    assert (report.read, report.written, report.duplicates) == (1535, 1535, 0)
+    assert len({item.id for item in items}) == 1535
+    assert_items_match_raw(items, raw_rows(source))
+
+
 def test_real_file_agrees_with_huatuo_copy(tmp_path, shared_data):
     _, items = convert(tmp_path, shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl")
     huatuo = json.loads((shared_data / "huatuo_eval" / "MMLU-Pro_Medical_test.json").read_text(encoding="utf-8"))
