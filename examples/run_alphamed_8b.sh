@@ -48,6 +48,8 @@ SAVE_FREQ=${SAVE_FREQ:-50}
 PROJECT_NAME=${PROJECT_NAME:-alphamed}
 EXPERIMENT_NAME=${EXPERIMENT_NAME:-alphamed-grpo-$(basename "${MODEL_PATH}")}
 LOGGER=${LOGGER:-"['console','wandb']"}
+# veRL writes every validation's generations here (one <step>.jsonl); `alphamed eval --from_verl_dump` scores them
+VAL_DUMP_DIR=${VAL_DUMP_DIR:-checkpoints/${PROJECT_NAME}/${EXPERIMENT_NAME}/val_generations}
 
 # Stop here, not after Ray has reserved the GPUs, when a data file is missing.
 ${PYTHON} -m alphamed.recipe.check --require-data alphamed "${TRAIN_FILES}" "${VAL_FILES}"
@@ -111,6 +113,7 @@ trainer=(
     trainer.critic_warmup=0
     trainer.project_name="${PROJECT_NAME}"
     trainer.experiment_name="${EXPERIMENT_NAME}"
+    trainer.validation_data_dir="${VAL_DUMP_DIR}"
     trainer.logger="${LOGGER}"
 )
 
