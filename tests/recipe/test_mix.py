@@ -1,0 +1,344 @@
+"""``alphamed mix``: quotas, seeds, identical bytes, decontamination, duplicates, shortfalls, bad specs, presets."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from alphamed.data_preprocess import EVAL_SPLITS
+from alphamed.data_preprocess.parquet_io import read_records_parquet, write_records_parquet
+from alphamed.data_preprocess.schema import McqItem, to_verl_record
+from alphamed.recipe.decontamination import EvalIndex, item_words
+from alphamed.recipe.mix import apportion, main
+from alphamed.recipe.mix_spec import load_spec, preset_names
+
+WORDS = (
+    "patient presents fever cough dyspnea chest pain abdominal tenderness renal hepatic cardiac murmur rash "
+    "biopsy shows granuloma infiltrate necrosis fibrosis edema lesion mass nodule artery vein nerve muscle "
+    "bone marrow serum sodium potassium calcium elevated decreased normal chronic acute history smoking "
+    "alcohol diabetes hypertension infection antibiotic steroid surgery imaging ultrasound"
+).split()
+DRUGS = ["Aspirin", "Heparin", "Warfarin", "Alteplase", "Clopidogrel", "Metoprolol", "Digoxin", "Amiodarone"]
+
+
+def make_item(source: str, split: str, i: int, seed: int, question: str | None = None) -> McqItem:
+    """A distinct synthetic question: 30 random clinical words (13-grams never repeat by chance)."""
+    rng = random.Random(f"{source}:{split}:{seed}:{i}")
+    text = question or f"A {i}-year-old " + " ".join(rng.choice(WORDS) for _ in range(30)) + "?"
+    options = rng.sample(DRUGS, 4)
+    return McqItem(id=f"{source}-{split}-{i}", source=source, split=split, question=text, options=options, answer="B")
+
+
+def annotated(item: McqItem, index: int, level: int | None) -> dict:
+    """The veRL row of ``item`` as ``alphamed annotate`` leaves it (level None = not annotated)."""
+    record = to_verl_record(item, "alphamed", index)
+    if level is not None:
+        record["extra_info"].update(pass_rate=(6 - level) / 5, difficulty=level)
+    return record
+
+
+def write_source(path: Path, source: str, per_level: int, levels=range(1, 7), extra: list[McqItem] = ()) -> list:
+    """``per_level`` items at each level (round-robin), then ``extra`` items at level 1."""
+    items = [make_item(source, "train", i, 0) for i in range(per_level * len(levels))]
+    rows = [annotated(item, i, levels[i % len(levels)]) for i, item in enumerate(items)]
+    rows += [annotated(item, len(rows) + j, 1) for j, item in enumerate(extra)]
+    write_records_parquet(rows, path)
+    return rows
+
+
+def write_spec(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run_mix(spec: Path | str, out: Path, data_root: Path, *extra: str) -> dict:
+    assert main([str(spec), "--output", str(out), "--data_root", str(data_root), *extra]) == 0
+    return json.loads(out.with_suffix(".manifest.json").read_text())
+
+
+def mix_error(capsys, spec: Path, data_root: Path) -> str:
+    assert main([str(spec), "--output", str(data_root / "never.parquet"), "--data_root", str(data_root)]) == 2
+    assert not (data_root / "never.parquet").exists()
+    return capsys.readouterr().err
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    write_source(tmp_path / "medqa.parquet", "medqa", per_level=10)
+    write_source(tmp_path / "medmcqa.parquet", "medmcqa", per_level=10)
+    return tmp_path
+
+
+def test_apportion_largest_remainder_and_caps() -> None:
+    assert apportion(10, {1: 1.0, 2: 3.0}) == {1: 3, 2: 7}  # 2.5 / 7.5: the tie goes to the lower level
+    assert apportion(7, {1: 1.0, 2: 1.0, 3: 1.0}) == {1: 3, 2: 2, 3: 2}
+    assert apportion(12, {1: 1.0, 2: 1.0, 3: 1.0}, caps={1: 1, 2: 100, 3: 100}) == {1: 1, 2: 6, 3: 5}
+    assert sum(apportion(1000, {i: float(i) for i in range(1, 8)}).values()) == 1000
+    with pytest.raises(ValueError, match="more item"):
+        apportion(5, {1: 1.0, 2: 1.0}, caps={1: 2, 2: 2})
+
+
+def test_quotas_are_met_exactly_and_recorded(root: Path) -> None:
+    spec = write_spec(root, "sources: {medqa: medqa.parquet}\nlevels: {quotas: {2: 4, 5: 7}}\n")
+    manifest = run_mix(spec, root / "out.parquet", root)
+    rows = read_records_parquet(root / "out.parquet")
+    assert Counter(r["extra_info"]["difficulty"] for r in rows) == {2: 4, 5: 7}
+    assert manifest["counts"] == {"medqa": {"2": 4, "5": 7}}
+    assert manifest["per_source"]["medqa"]["available"]["2"] == 10
+    assert manifest["total"] == len(rows) == 11
+    assert manifest["output"]["rows"] == 11 and len(manifest["output"]["sha256"]) == 64
+    assert set(manifest["inputs"]) == {str(root / "medqa.parquet")}
+
+
+def test_weights_exclusions_and_fraction(root: Path) -> None:
+    spec = write_spec(
+        root,
+        "sources:\n  medqa: {inputs: medqa.parquet, count: 12}\n  medmcqa: {inputs: medmcqa.parquet, fraction: 0.5}\n"
+        "levels: {exclude: [1, 6], weights: {2: 1, 3: 1, 4: 2}}\n",
+    )
+    manifest = run_mix(spec, root / "out.parquet", root)
+    rows = read_records_parquet(root / "out.parquet")
+    by_source = Counter((r["data_source"], r["extra_info"]["difficulty"]) for r in rows)
+    assert {level for _, level in by_source} <= {2, 3, 4}
+    assert [by_source[("medqa", lv)] for lv in (2, 3, 4)] == [3, 3, 6]
+    assert sum(n for (s, _), n in by_source.items() if s == "medmcqa") == 15  # half of the 30 with weight > 0
+    assert manifest["counts"]["medmcqa"] == {"2": 4, "3": 4, "4": 7}
+
+
+def test_same_seed_same_bytes_other_seed_other_sample(root: Path) -> None:
+    text = (
+        "seed: {seed}\nsources:\n  medqa: {{inputs: medqa.parquet, count: 20}}\n"
+        "  medmcqa: {{inputs: medmcqa.parquet, count: 20}}\n"
+    )
+    outputs = []
+    for name, seed in (("a", 3), ("b", 3), ("c", 4)):
+        spec = write_spec(root, text.format(seed=seed), f"{name}.yaml")
+        run_mix(spec, root / f"{name}.parquet", root)
+        outputs.append((root / f"{name}.parquet").read_bytes())
+    assert outputs[0] == outputs[1]
+    ids = [[r["extra_info"]["id"] for r in read_records_parquet(root / f"{n}.parquet")] for n in "ac"]
+    assert set(ids[0]) != set(ids[1])
+    assert [i.split("-")[0] for i in ids[0]] != sorted(i.split("-")[0] for i in ids[0])  # sources interleaved
+
+
+def test_changing_one_source_does_not_reshuffle_another(root: Path) -> None:
+    picks = []
+    for count in (5, 9):
+        spec = write_spec(
+            root,
+            f"sources: {{medqa: {{inputs: medqa.parquet, count: 10}}, "
+            f"medmcqa: {{inputs: medmcqa.parquet, count: {count}}}}}\n",
+            f"s{count}.yaml",
+        )
+        run_mix(spec, root / f"s{count}.parquet", root)
+        rows = read_records_parquet(root / f"s{count}.parquet")
+        picks.append({r["extra_info"]["id"] for r in rows if r["data_source"] == "medqa"})
+    assert picks[0] == picks[1]
+
+
+def test_decontamination_removes_planted_overlaps_only(tmp_path: Path) -> None:
+    train = [make_item("medqa", "train", i, 1) for i in range(40)]
+    generic = "Which of the following is the most likely diagnosis?"
+    train[5] = make_item("medqa", "train", 5, 1, question=generic)
+    write_records_parquet([annotated(item, i, None) for i, item in enumerate(train)], tmp_path / "train.parquet")
+    exact = McqItem(
+        id="e0",
+        source="medqa",
+        split="test",
+        question=train[3].question.upper() + "  ",
+        options=list(reversed(train[3].options)),
+        answer="A",
+    )  # shuffled options, other case/spacing
+    words = train[8].question.split()
+    near = McqItem(
+        id="e1",
+        source="medqa",
+        split="test",
+        question="Vignette: " + " ".join(words[:-2] + ["unrelated", words[-1]]),
+        options=list(reversed(train[8].options)),
+        answer="C",
+    )  # a prefix, a word changed, options moved
+    same_stem = McqItem(
+        id="e2", source="medqa", split="test", question=generic, options=["Gout", "Lupus", "Sarcoid", "Flu"], answer="A"
+    )  # a generic stem with other options is another question
+    unrelated = [make_item("medqa", "test", i, 99) for i in range(30)]
+    write_records_parquet(
+        [annotated(x, i, None) for i, x in enumerate([exact, near, same_stem, *unrelated])],
+        tmp_path / "medqa_test.parquet",
+    )
+    other = [make_item("pubmedqa", "test", 0, 0, question=train[11].question)]
+    write_records_parquet([annotated(x, 0, None) for x in other], tmp_path / "pubmedqa_test.parquet")
+    spec = write_spec(
+        tmp_path,
+        "sources: {medqa: train.parquet}\ndecontaminate:\n  eval: "
+        "{medqa: medqa_test.parquet, pubmedqa: [pubmedqa_test.parquet]}\n",
+    )
+    manifest = run_mix(spec, tmp_path / "out.parquet", tmp_path)
+    kept = {r["extra_info"]["id"] for r in read_records_parquet(tmp_path / "out.parquet")}
+    assert kept == {item.id for item in train} - {train[3].id, train[8].id, train[11].id}
+    report = manifest["decontamination"]
+    assert report["removed"] == {"medqa": {"medqa": {"exact": 1, "ngram": 1}, "pubmedqa": {"ngram": 1}}}
+    assert report["removed_total"] == 3
+    assert report["eval_items"] == {"medqa": 33, "pubmedqa": 1}
+    assert set(report["eval_files"]) == {str(tmp_path / "medqa_test.parquet"), str(tmp_path / "pubmedqa_test.parquet")}
+
+
+def test_ngram_threshold_and_short_items() -> None:
+    index = EvalIndex(n=5, threshold=0.5)
+    index.add("ev", [("one two three four five six seven eight nine ten", ["x", "y"])])
+    assert index.match(item_words("one two three four five six seven eight nine ten", ["y", "x"])).kind == "exact"
+    # the last 5 words differ: 3 shared 5-grams of min(10, 8) -> 0.375, under the threshold
+    assert index.match(item_words("one two three four five six seven a b c d e", ["x", "y"])) is None
+    hit = index.match(item_words("one two three four five six seven eight nine ten eleven", ["x", "y"]))
+    assert hit is not None and hit.kind == "ngram" and hit.overlap >= 0.5
+    assert index.match(item_words("one two", ["x"])) is None  # shorter than n: only an exact copy could match
+
+
+def test_exact_duplicates_across_sources_are_removed_and_counted(tmp_path: Path) -> None:
+    shared = [make_item("medqa", "train", i, 7) for i in range(3)]
+    write_source(tmp_path / "medqa.parquet", "medqa", per_level=2, levels=[1], extra=shared)
+    copies = [
+        McqItem(
+            id=f"mm-{i}",
+            source="medmcqa",
+            split="train",
+            question=x.question.lower(),
+            options=list(x.options),
+            answer=x.answer,
+        )
+        for i, x in enumerate(shared)
+    ]
+    write_source(tmp_path / "medmcqa.parquet", "medmcqa", per_level=2, levels=[1], extra=copies[:2])
+    spec = write_spec(tmp_path, "sources: {medqa: medqa.parquet, medmcqa: medmcqa.parquet}\n")
+    manifest = run_mix(spec, tmp_path / "out.parquet", tmp_path)
+    assert manifest["duplicates"]["removed"] == {"medmcqa": {"medqa": 2}}
+    assert manifest["counts"] == {"medqa": {"1": 5}, "medmcqa": {"1": 2}}
+
+
+def test_shortfall_is_an_error_unless_redistribution_is_allowed(root: Path, capsys) -> None:
+    text = "sources: {medqa: medqa.parquet}\nlevels: {quotas: {1: 4, 2: 14, 3: 4}}\n"
+    err = mix_error(capsys, write_spec(root, text), root)
+    assert "spec.yaml: sources.medqa: shortfall: level 2 wants 14 but holds 10" in err
+    manifest = run_mix(write_spec(root, "allow_redistribution: true\n" + text, "r.yaml"), root / "r.parquet", root)
+    assert manifest["counts"]["medqa"] == {"1": 6, "2": 10, "3": 6}  # the 4 missing split over levels 1 and 3
+    assert "level 2 wants 14" in manifest["per_source"]["medqa"]["redistributed"]
+    too_many = "allow_redistribution: true\nsources: {medqa: medqa.parquet}\nlevels: {quotas: {1: 15, 2: 15}}\n"
+    assert "shortfall even after redistribution" in mix_error(capsys, write_spec(root, too_many, "t.yaml"), root)
+    unstratified = "sources: {medqa: {inputs: medqa.parquet, count: 61}}\n"
+    assert "wants 61 items but holds 60" in mix_error(capsys, write_spec(root, unstratified, "u.yaml"), root)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sources: {medqaa: medqa.parquet}\n", "bad.yaml: sources.medqaa: 'medqaa' is not a known data_source"),
+        (
+            "sources: {medqa: medqa.parquet}\nlevels: {quotas: {2: -5}}\n",
+            "bad.yaml: levels.quotas.2: must be an integer >= 0",
+        ),
+        (
+            "sources: {medqa: {inputs: medqa.parquet, count: -1}}\n",
+            "bad.yaml: sources.medqa.count: must be an integer >= 0",
+        ),
+        ("sources: {medqa: medqa.parquet}\nsed: 3\n", "bad.yaml: top level: unknown key(s) ['sed']"),
+        ("sources: {medqa: {input: medqa.parquet}}\n", "bad.yaml: sources.medqa: unknown key(s) ['input']"),
+        ("sources: {medqa: {inputs: medqa.parquet, count: 3, fraction: 0.5}}\n", "give count or fraction, not both"),
+        (
+            "sources: {medqa: {inputs: medqa.parquet, fraction: 1.5}}\n",
+            "sources.medqa.fraction: must be a number in (0, 1]",
+        ),
+        (
+            "sources: {medqa: medqa.parquet}\nlevels: {weights: uniform}\n",
+            "sources.medqa: levels.weights split a count",
+        ),
+        (
+            "sources: {medqa: medqa.parquet}\nlevels: {exclude: [2], quotas: {2: 1}}\n",
+            "levels.quotas: level(s) [2] are also",
+        ),
+        ("sources: {medqa: missing.parquet}\n", "bad.yaml: sources.medqa.inputs: "),
+        (
+            "sources: {medqa: medqa.parquet}\ndecontaminate: {eval: {medqa: gone.parquet}}\n",
+            "decontaminate.eval.medqa: ",
+        ),
+        (
+            "sources: {medqa: medqa.parquet}\ndecontaminate: {threshold: 0}\n",
+            "decontaminate.threshold: must be a number",
+        ),
+        ("sources: [medqa]\n", "bad.yaml: sources: must map at least one data_source"),
+        ("sources: {medqa: medqa.parquet\n", "bad.yaml: not valid YAML"),
+    ],
+)
+def test_bad_specs_name_the_file_and_field(root: Path, capsys, text: str, message: str) -> None:
+    assert message in mix_error(capsys, write_spec(root, text, "bad.yaml"), root)
+
+
+def test_bad_rows_name_the_file_row_and_field(root: Path, capsys) -> None:
+    write_records_parquet(
+        [annotated(make_item("medqa", "train", i, 0), i, None) for i in range(3)], root / "plain.parquet"
+    )
+    err = mix_error(capsys, write_spec(root, "sources: {medqa: plain.parquet}\nlevels: {exclude: [1]}\n"), root)
+    assert f"{root / 'plain.parquet'}: row 0 (id medqa-train-0): field extra_info.difficulty is missing" in err
+    assert "run `alphamed annotate`" in err
+    err = mix_error(capsys, write_spec(root, "sources: {pubmedqa: medqa.parquet}\n"), root)
+    assert (
+        "row 0 (id medqa-train-0): field data_source is 'medqa', but spec.yaml lists this file under sources.pubmedqa"
+        in err
+    )
+
+
+@pytest.fixture(scope="module")
+def preset_root(tmp_path_factory) -> Path:
+    """The layout the presets expect under --data_root: annotated train splits and the six eval splits."""
+    root = tmp_path_factory.mktemp("data_root")
+    for source in ("medqa", "medmcqa", "pubmedqa"):
+        write_source(root / source / "train.annotated.parquet", source, per_level=420)
+    for key, (folder, split) in EVAL_SPLITS.items():
+        rows = [annotated(make_item(key, split, i, 5), i, None) for i in range(20)]
+        write_records_parquet(rows, root / folder / f"{split}.parquet")
+    return root
+
+
+@pytest.mark.parametrize("preset", ["uniform_levels", "drop_trivial", "hard_only", "easy_only", "per_source_1200"])
+def test_every_preset_builds_a_manifest(preset_root: Path, tmp_path: Path, preset: str) -> None:
+    assert preset in preset_names()
+    manifest = run_mix(preset, tmp_path / f"{preset}.parquet", preset_root)
+    allowed = {"drop_trivial": {2, 3, 4, 5}, "hard_only": {4, 5, 6}, "easy_only": {1, 2, 3}}.get(
+        preset, set(range(1, 7))
+    )
+    rows = read_records_parquet(tmp_path / f"{preset}.parquet")
+    assert Counter(r["data_source"] for r in rows) == {"medqa": 1200, "medmcqa": 1200, "pubmedqa": 1200}
+    assert {r["extra_info"]["difficulty"] for r in rows} <= allowed
+    assert manifest["spec_file"].endswith(f"mixes/{preset}.yaml") and manifest["spec"]["sources"]
+    assert manifest["decontamination"]["eval_items"] == {key: 20 for key in EVAL_SPLITS}
+    if preset != "per_source_1200":
+        level_counts = set(manifest["counts"]["medqa"].values())
+        assert max(level_counts) - min(level_counts) <= 1  # equal weights
+
+
+def test_missing_eval_file_needs_an_explicit_opt_out(preset_root: Path, tmp_path: Path, capsys) -> None:
+    root = tmp_path / "root"
+    for folder in ("medqa", "medmcqa", "pubmedqa"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "train.annotated.parquet").write_bytes(
+            (preset_root / folder / "train.annotated.parquet").read_bytes()
+        )
+    err = mix_error(capsys, load_spec("per_source_1200", root).path, root)
+    assert "per_source_1200.yaml: decontaminate.eval.medqa: " in err and "--allow_missing_eval" in err
+    manifest = run_mix("per_source_1200", tmp_path / "m.parquet", root, "--allow_missing_eval")
+    assert len(manifest["decontamination"]["missing_eval_files"]) == len(EVAL_SPLITS)
+
+
+def test_module_runs_as_a_script() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    for command in (["recipe/mix.py"], ["-m", "alphamed.recipe.mix"]):
+        result = subprocess.run([sys.executable, *command, "--help"], capture_output=True, text=True, cwd=REPO_ROOT)
+        assert result.returncode == 0 and "preset name" in result.stdout, result.stderr
