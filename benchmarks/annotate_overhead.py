@@ -29,7 +29,7 @@ from alphamed.data_preprocess.parquet_io import read_records_parquet, write_reco
 from alphamed.data_preprocess.schema import McqItem, to_verl_record
 from alphamed.recipe.difficulty import annotate
 from alphamed.recipe.engine import run_items
-from alphamed.recipe.generate import SamplingConfig
+from alphamed.recipe.generate import SamplingConfig, token_counts
 from alphamed.recipe.tiny_model import build_tiny_tokenizer
 
 VOCAB = (
@@ -74,9 +74,9 @@ class InstantReplayBackend:
     def generate(self, requests, n, max_tokens, temperature, top_p, seed) -> list[list[str]]:
         return [[self._response(messages) for _ in range(n)] for messages in requests]
 
-    def count_tokens(self, text: str) -> int | None:
-        """Like the vllm/hf backends (one ``encode`` per response); None like openai without a tokenizer."""
-        return None if self._tokenizer is None else len(self._tokenizer.encode(text, add_special_tokens=False))
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        """Like the vllm/hf backends (one batched tokenizer call); None each like openai without a tokenizer."""
+        return token_counts(self._tokenizer, texts)
 
 
 def synthetic_records(count: int, seed: int = 0) -> list[dict]:
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("engine: prompts, scoring (strict/tagged + lenient per response), fsynced JSONL sidecar", engine_s - replay_s),
         (
-            "engine: token count per response (one tokenizer.encode each, as the vllm/hf backends do)",
+            "engine: token counts (one batched tokenizer call per batch, as the vllm/hf backends do)",
             counted_s - engine_s,
         ),
         ("command: parquet in and out, binning, level table, PNG", command_s - counted_s),

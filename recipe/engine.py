@@ -298,8 +298,9 @@ def run_items(
             bar.write(f"{sidecar}: resuming; {skipped} of {len(jobs)} items already done")
         for b in todo:
             outputs = _generate_batch(batches[b], backend, sampling, b)
+            counts = iter(backend.count_tokens([text for texts in outputs for text in texts]))
             results = [
-                _score(job, texts, [backend.count_tokens(text) for text in texts])
+                _score(job, texts, [next(counts) for _ in texts])
                 for job, texts in zip(batches[b], outputs, strict=True)
             ]
             out.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))

@@ -66,7 +66,19 @@ class GenerationBackend(Protocol):
         self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
     ) -> list[list[str]]: ...
 
-    def count_tokens(self, text: str) -> int | None: ...
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]: ...
+
+
+def token_counts(tokenizer: Any, texts: Sequence[str]) -> list[int | None]:
+    """Lengths of ``texts`` in tokens with one batched tokenizer call; None each when there is no tokenizer.
+
+    Batched because counting one response at a time was most of annotation's own overhead (benchmarks/).
+    """
+    if tokenizer is None:
+        return [None] * len(texts)
+    if not texts:
+        return []
+    return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
 
 
 def derive_seed(seed: int, *keys: object) -> int:
@@ -164,8 +176,8 @@ class HfBackend:
             return [[text] * n for text in decoded]
         return [decoded[i * n : (i + 1) * n] for i in range(len(requests))]
 
-    def count_tokens(self, text: str) -> int | None:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        return token_counts(self.tokenizer, texts)
 
 
 class VllmBackend:
@@ -219,8 +231,8 @@ class VllmBackend:
         outputs = self._llm.chat([list(msgs) for msgs in requests], sampling_params=params, use_tqdm=False)
         return [[choice.text for choice in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
 
-    def count_tokens(self, text: str) -> int | None:
-        return len(self.tokenizer.encode(text, add_special_tokens=False))
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        return token_counts(self.tokenizer, texts)
 
 
 class OpenAIBackend:
@@ -357,8 +369,8 @@ class OpenAIBackend:
             texts.append(content or "")
         return texts
 
-    def count_tokens(self, text: str) -> int | None:
-        return None if self.tokenizer is None else len(self.tokenizer.encode(text, add_special_tokens=False))
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        return token_counts(self.tokenizer, texts)
 
 
 def build_backend(name: str, model: str, **options: Any) -> GenerationBackend:
@@ -452,8 +464,8 @@ def main(argv: list[str] | None = None) -> int:
         sampling.top_p,
         sampling.seed,
     )
-    for i, text in enumerate(responses):
-        print(f"--- sample {i} ({backend.count_tokens(text)} tokens)\n{text}")
+    for i, (text, tokens) in enumerate(zip(responses, backend.count_tokens(responses), strict=True)):
+        print(f"--- sample {i} ({tokens} tokens)\n{text}")
     return 0
 
 

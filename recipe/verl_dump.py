@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from alphamed.recipe.generate import token_counts
+
 #: Keys veRL 0.9.1 writes in every dump line (``_write_generations``); ``score`` and ``step`` are read if present.
 REQUIRED_FIELDS = ("input", "output", "gts")
 #: How many trailing characters of a question's key are used to find candidate questions quickly.
@@ -233,8 +235,8 @@ class ReplayBackend:
             replies.append(recorded)
         return replies
 
-    def count_tokens(self, text: str) -> int | None:
-        return None if self._tokenizer is None else len(self._tokenizer.encode(text, add_special_tokens=False))
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        return token_counts(self._tokenizer, texts)
 
 
 def write_skipped(skipped: Sequence[tuple[str, DumpRow]], path: Path) -> Path:

@@ -74,8 +74,8 @@ def test_hf_leaves_the_callers_rng_alone(hf: HfBackend) -> None:
 
 def test_hf_counts_response_tokens_with_the_models_tokenizer(hf: HfBackend) -> None:
     text = "The answer is \\boxed{A}."
-    assert hf.count_tokens(text) == len(hf.tokenizer(text, add_special_tokens=False)["input_ids"]) > 0
-    assert hf.count_tokens("") == 0
+    assert hf.count_tokens([text, ""]) == [len(hf.tokenizer.encode(text, add_special_tokens=False)), 0]
+    assert hf.count_tokens([text])[0] > 0 and hf.count_tokens([]) == []
 
 
 def test_hf_refuses_a_tokenizer_without_chat_template(tiny_model_dir) -> None:
@@ -243,5 +243,5 @@ def test_openai_tops_up_when_the_server_returns_fewer_choices() -> None:
 
 def test_openai_token_counts_need_a_tokenizer(tiny_model_dir) -> None:
     with StubOpenAIServer() as server:
-        assert _openai(server).count_tokens("The answer is A") is None
-        assert _openai(server, tokenizer=str(tiny_model_dir)).count_tokens("The answer is A") > 0
+        assert _openai(server).count_tokens(["The answer is A", "B"]) == [None, None]
+        assert _openai(server, tokenizer=str(tiny_model_dir)).count_tokens(["The answer is A"])[0] > 0
