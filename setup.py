@@ -24,7 +24,7 @@ setup(
     python_requires=">=3.10",
     packages=list(PACKAGE_DIRS),
     package_dir=PACKAGE_DIRS,
-    package_data={"alphamed.recipe": ["mixes/*.yaml"]},
+    package_data={"alphamed.recipe": ["mixes/*.yaml"], "alphamed.data_preprocess": ["resources/*"]},
     install_requires=[
         f"verl=={VERL_VERSION}",
         # verl's trainer modules import these, but verl 0.9.1 declares them only in its verl-core extra

@@ -134,9 +134,15 @@ def converter_parser(
     parser.add_argument(
         "--local_save_dir", default=None, help=f"output folder (default {DEFAULT_DATA_ROOT}/<dataset key>)"
     )
+    defaults = list(default_splits or splits)
     parser.add_argument(
-        "--split", nargs="+", choices=list(splits), default=list(default_splits or splits), help="split(s) to convert"
+        "--split",
+        nargs="+",
+        choices=list(splits),
+        default=None,
+        help=f"split(s) to convert (default: {' '.join(defaults)}; from the hub, those it has)",
     )
+    parser.set_defaults(default_splits=defaults)
     parser.add_argument("--prompt_style", choices=PROMPT_STYLES, default="alphamed", help="prompt template")
     parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
     parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
@@ -250,6 +256,10 @@ def find_release_file(folder: Path, split: str, release_files: Mapping[str, Sequ
     raise ConversionError(f"{folder}: no file for split {split!r} (looked for {', '.join(patterns)})")
 
 
+class SplitUnavailable(ConversionError):
+    """The source has no such split (e.g. a hub copy without the release's dev split)."""
+
+
 def load_split_rows(
     local_path: str | None,
     split: str,
@@ -268,7 +278,7 @@ def load_split_rows(
     hub_split = (hub_splits or {}).get(split, split)
     if local_path is None:
         if hub_split is None:
-            raise ConversionError(f"{hub_id} on the hub has no {split!r} split; pass --local_dataset_path")
+            raise SplitUnavailable(f"{hub_id} on the hub has no {split!r} split; pass --local_dataset_path")
         return load_hub_rows(hub_id, hub_config, hub_split)
     path = Path(local_path).expanduser()
     if path.is_file():
@@ -385,17 +395,24 @@ def run_conversion(
 ) -> list[SplitReport]:
     """Convert every split in ``args.split`` and write it; ``name`` is the default output folder's name."""
     local = args.local_dataset_path
-    if local and Path(local).expanduser().is_file() and len(args.split) != 1:
+    splits = args.split or args.default_splits
+    if local and Path(local).expanduser().is_file() and len(splits) != 1:
         raise ConversionError(
-            f"{local} is a single file, read as the one split --split names; got {len(args.split)} splits"
+            f"{local} is a single file, read as the one split --split names; got {len(splits)} splits"
         )
     save_dir = Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}").expanduser()
     reports = []
-    for split in dict.fromkeys(args.split):
+    for split in dict.fromkeys(splits):
         start = time.perf_counter()
         report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
         with _no_cyclic_gc():
-            rows = load_split(split)
+            try:
+                rows = load_split(split)
+            except SplitUnavailable as err:
+                if args.split:  # asked for by name: an error
+                    raise
+                print(f"[{name}] {split}: not converted, {err}", file=sys.stderr)
+                continue
             items = convert_rows(rows, to_item, report, args.strict, len(rows), args.keep_duplicates)
             kept = sample_items(items, args.max_samples, args.seed)
             report.sampled_out = len(items) - len(kept)

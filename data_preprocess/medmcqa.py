@@ -94,7 +94,7 @@ def convert(argv: list[str] | None = None) -> list[SplitReport]:
         help="only for a file whose cop values fit both layouts (no 0 and no 4): 0 = hub, 1 = release",
     )
     args = parser.parse_args(argv)
-    if "test" in args.split:
+    if "test" in (args.split or ()):
         raise ConversionError(TEST_REFUSAL)
     cop_bases: dict[str, int] = {}
 

@@ -4,7 +4,7 @@ PQA-L (``ori_pqal.json``, 1000 expert-labelled items keyed by PMID) is split as 
 ``test_ground_truth.json`` are the official 500-item test split, the other 500 are train. The abstract's
 labelled sections go into the question, so the item stands alone. PQA-A (``ori_pqaa.json``, 211k generated
 items) is accepted as extra training data with ``--pqa_a``. The HF hub copy ``qiaojin/PubMedQA`` has no test
-split, so from the hub the official test PMIDs still come from ``--test_ground_truth``.
+split; the official test PMIDs then come from the copy of ``test_ground_truth.json`` this package ships.
 
     python data_preprocess/pubmedqa.py --local_dataset_path data   # holds ori_pqal.json + test_ground_truth.json
     python data_preprocess/pubmedqa.py --local_dataset_path pubmedqa/data --pqa_a ori_pqaa.json --split train
@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from alphamed.data_preprocess.converter import (
-    ConversionError,
     LeaveOut,
     RawFormatError,
     RawRow,
@@ -38,6 +37,8 @@ HUB_ID = "qiaojin/PubMedQA"
 OPTIONS = ["yes", "no", "maybe"]
 PQA_L_FILE = "ori_pqal.json"
 GROUND_TRUTH_FILE = "test_ground_truth.json"
+#: The release's own ``test_ground_truth.json``, shipped so the hub path needs no extra download (MIT).
+SHIPPED_GROUND_TRUTH = Path(__file__).resolve().parent / "resources" / "pubmedqa_test_ground_truth.json"
 
 
 def read_pmid_records(path: Path, subset: str) -> list[RawRow]:
@@ -131,7 +132,10 @@ def load_rows(path: str | None, subset: str, hub_config: str) -> list[RawRow]:
 
 
 def find_ground_truth(explicit: str | None, local_path: str | None) -> Path:
-    """``--test_ground_truth``, else ``test_ground_truth.json`` in/beside ``--local_dataset_path``."""
+    """``--test_ground_truth``, else ``test_ground_truth.json`` beside ``--local_dataset_path``, else the shipped one.
+
+    A local release folder's own file wins over the shipped copy, so a (hypothetical) revised release is honoured.
+    """
     if explicit:
         return Path(explicit).expanduser()
     if local_path:
@@ -139,15 +143,16 @@ def find_ground_truth(explicit: str | None, local_path: str | None) -> Path:
         candidate = (local if local.is_dir() else local.parent) / GROUND_TRUTH_FILE
         if candidate.is_file():
             return candidate
-    raise ConversionError(
-        f"the official test split needs {GROUND_TRUTH_FILE} (github.com/pubmedqa/pubmedqa data/); put it beside "
-        "ori_pqal.json or pass --test_ground_truth"
-    )
+    return SHIPPED_GROUND_TRUTH
 
 
 def convert(argv: list[str] | None = None) -> list[SplitReport]:
     parser = converter_parser("pubmedqa", __doc__, ("train", "test"))
-    parser.add_argument("--test_ground_truth", default=None, help=f"{GROUND_TRUTH_FILE} (default: beside the data)")
+    parser.add_argument(
+        "--test_ground_truth",
+        default=None,
+        help=f"{GROUND_TRUTH_FILE} (default: beside the data, else the copy shipped in resources/)",
+    )
     parser.add_argument(
         "--pqa_a", default=None, help="ori_pqaa.json (or 'hub') added to the train split as extra training data"
     )

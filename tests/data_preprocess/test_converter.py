@@ -16,11 +16,14 @@ from alphamed.data_preprocess.converter import (
     RawFormatError,
     RawRow,
     SplitReport,
+    SplitUnavailable,
     convert_rows,
+    converter_parser,
     find_release_file,
     load_split_rows,
     read_json_rows,
     require,
+    run_conversion,
     sample_items,
 )
 from alphamed.data_preprocess.parquet_io import read_records_parquet
@@ -170,3 +173,26 @@ def test_save_to_disk_folder_gives_the_hub_rows(tmp_path: Path) -> None:
 def test_hub_split_the_hub_lacks_is_a_clear_error() -> None:
     with pytest.raises(ConversionError, match="GBaker/MedQA-USMLE-4-options on the hub has no 'dev' split"):
         load_split_rows(None, "dev", hub_id=medqa.HUB_ID_4, hub_splits={"dev": None})
+
+
+def _hub_like_conversion(tmp_path: Path, *split_flag: str) -> list[SplitReport]:
+    """run_conversion over a source that, like GBaker/MedQA-USMLE-4-options, has train and test but no dev."""
+    source = write_jsonl(tmp_path / "rows.jsonl", [medqa_row(1), medqa_row(2)])
+    args = converter_parser("medqa", None, medqa.SPLITS).parse_args(
+        ["--local_save_dir", str(tmp_path / "out"), *split_flag]
+    )
+
+    def load_split(split: str) -> list[RawRow]:
+        if split == "dev":
+            raise SplitUnavailable(f"hub copy has no {split!r} split; pass --local_dataset_path")
+        return read_json_rows(source)
+
+    return run_conversion(args, name="medqa", load_split=load_split, to_item=lambda r, s: medqa.row_to_item(r, s, 4))
+
+
+def test_default_splits_the_source_lacks_are_noted_not_fatal(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    reports = _hub_like_conversion(tmp_path)
+    assert [r.split for r in reports] == ["train", "test"]
+    assert "dev: not converted, hub copy has no 'dev' split" in capsys.readouterr().err
+    with pytest.raises(SplitUnavailable, match="no 'dev' split"):
+        _hub_like_conversion(tmp_path, "--split", "dev")

@@ -101,13 +101,25 @@ def test_pqa_a_adds_training_rows(tmp_path: Path) -> None:
     assert (added.id, added.answer, added.meta["subset"]) == ("pubmedqa-99999901", "B", "pqa_a")
 
 
-def test_bad_label_and_missing_ground_truth(tmp_path: Path) -> None:
+def test_without_a_local_ground_truth_the_shipped_official_split_is_used(tmp_path: Path) -> None:
+    (tmp_path / "ori_pqal.json").write_bytes((FIXTURE / "ori_pqal.json").read_bytes())
+    shipped = pubmedqa.convert(["--local_dataset_path", str(tmp_path), "--local_save_dir", str(tmp_path / "a")])
+    local = pubmedqa.convert(["--local_dataset_path", str(FIXTURE), "--local_save_dir", str(tmp_path / "b")])
+    assert len(json.loads(pubmedqa.SHIPPED_GROUND_TRUTH.read_text(encoding="utf-8"))) == 500
+    for ours, theirs in zip(shipped, local, strict=True):
+        assert ours.written == theirs.written and ours.path.read_bytes() == theirs.path.read_bytes()
+
+
+def test_shipped_ground_truth_is_the_release_file(shared_data: Path) -> None:
+    release = shared_data / "pubmedqa" / "test_ground_truth.json"
+    assert pubmedqa.SHIPPED_GROUND_TRUTH.read_bytes() == release.read_bytes()
+
+
+def test_bad_label(tmp_path: Path) -> None:
     pqal = json.loads((FIXTURE / "ori_pqal.json").read_text(encoding="utf-8"))
     first = next(iter(pqal))
     pqal[first]["final_decision"] = "perhaps"
     (tmp_path / "ori_pqal.json").write_text(json.dumps(pqal), "utf-8")
-    with pytest.raises(ConversionError, match="needs test_ground_truth.json"):
-        pubmedqa.convert(["--local_dataset_path", str(tmp_path)])
     (tmp_path / "test_ground_truth.json").write_text((FIXTURE / "test_ground_truth.json").read_text("utf-8"), "utf-8")
     reports = pubmedqa.convert(["--local_dataset_path", str(tmp_path), "--local_save_dir", str(tmp_path / "o")])
     assert sum(sum(r.skipped.values()) for r in reports) == 1
