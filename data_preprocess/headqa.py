@@ -1,10 +1,10 @@
 """HEAD-QA (English) -> veRL parquet (data_source ``headqa``): Spanish healthcare specialisation exams.
 
 The release JSON nests questions under exams (``exams{name: {category, year, data: [...]}}``); the HF hub
-dataset ``dvilares/head_qa`` (config ``en``) flattens them. Either way the answer ``ra`` is the *aid* of an
-answer (1-based, a string in the release), not a position, so options are ordered by aid and the letter is
-the right aid's position. Questions that need an image (``image`` set; 67 in the test split) cannot be
-answered from text: they are left out and counted unless ``--keep_image_questions``.
+dataset (``EleutherAI/headqa``, config ``en``: a parquet copy of ``dvilares/head_qa``) flattens them. Either way
+the answer ``ra`` is the *aid* of an answer (1-based, a string in the release), not a position, so options are
+ordered by aid and the letter is the right aid's position. Questions that need an image (``image`` set; 67 in
+the test split) cannot be answered from text: they are left out and counted unless ``--keep_image_questions``.
 
     python data_preprocess/headqa.py --local_dataset_path HEAD_EN      # train/dev/test_HEAD_EN.json
 """
@@ -30,7 +30,9 @@ from alphamed.data_preprocess.converter import (
 )
 from alphamed.data_preprocess.schema import LETTERS, McqItem
 
-HUB_ID, HUB_CONFIG = "dvilares/head_qa", "en"
+#: ``dvilares/head_qa`` is a loading-script dataset, which ``datasets`` >= 4 no longer runs; EleutherAI's copy holds
+#: the same rows (name, year, category, qid, qtext, ra, image, answers) as plain parquet per config and split.
+HUB_ID, HUB_CONFIG = "EleutherAI/headqa", "en"
 SPLITS = ("train", "dev", "test")
 RELEASE_FILES = {s: (f"{s}_HEAD_EN.json", f"**/{s}_HEAD_EN.json") for s in SPLITS}
 
