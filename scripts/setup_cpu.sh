@@ -12,6 +12,8 @@ PYTHON="${PYTHON:-python3}"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt torch
+# TORCH_INDEX_URL (e.g. PyTorch's CPU wheel index) picks where the CPU build comes from; unset, pip's own
+# configuration decides (on this project's machines a local CPU wheel).
+.venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch
 .venv/bin/python -m pip install -q -c scripts/constraints-cpu.txt -e ".[test]"
 echo "alphamed-verl: CPU environment ready in $ROOT/.venv"
