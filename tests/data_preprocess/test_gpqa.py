@@ -7,8 +7,6 @@ the hub layout and bad input.
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from alphamed.data_preprocess import gpqa
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "gpqa" / "gpqa_main.csv"
 
@@ -119,10 +117,12 @@ def test_invalid_rows_are_counted_or_fail_with_strict(tmp_path):
 
 
 def test_runs_as_script(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "data_preprocess/gpqa.py", "--local_dataset_path", str(FIXTURE), "--local_save_dir",
-         str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO_ROOT,
+    result = run_repo_script(
+        "data_preprocess/gpqa.py",
+        "--local_dataset_path",
+        str(FIXTURE),
+        "--local_save_dir",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "left out 4 (domain not selected: 4)" in result.stdout

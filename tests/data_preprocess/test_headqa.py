@@ -6,8 +6,6 @@ Data: HEAD-QA English (Vilares & Gomez-Rodriguez 2019, MIT; content per the Mini
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from alphamed.data_preprocess import headqa
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import LETTERS, McqItem, from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "headqa" / "HEAD_EN"
 
@@ -93,21 +91,14 @@ def test_bad_input(tmp_path: Path) -> None:
 
 
 def test_runs_as_a_script(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "data_preprocess/headqa.py",
-            "--local_dataset_path",
-            str(FIXTURE),
-            "--split",
-            "dev",
-            "--local_save_dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_repo_script(
+        "data_preprocess/headqa.py",
+        "--local_dataset_path",
+        str(FIXTURE),
+        "--split",
+        "dev",
+        "--local_save_dir",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "[headqa] dev: read 30, written 25, duplicates removed 0, left out 5 (image question: 5)" in result.stdout

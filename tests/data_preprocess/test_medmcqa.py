@@ -6,8 +6,6 @@ Data: MedMCQA (Pal et al. 2022, MIT licence), validation split rebuilt in the re
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from alphamed.data_preprocess import medmcqa
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError, SplitReport
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import McqItem, from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "medmcqa"
 
@@ -104,21 +102,14 @@ def test_test_split_is_refused(capsys: pytest.CaptureFixture) -> None:
 
 
 def test_runs_as_a_script(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "data_preprocess/medmcqa.py",
-            "--local_dataset_path",
-            str(FIXTURE / "dev.json"),
-            "--split",
-            "validation",
-            "--local_save_dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_repo_script(
+        "data_preprocess/medmcqa.py",
+        "--local_dataset_path",
+        str(FIXTURE / "dev.json"),
+        "--split",
+        "validation",
+        "--local_save_dir",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "[medmcqa] validation: read 30, written 29" in result.stdout

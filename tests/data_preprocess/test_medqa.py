@@ -6,8 +6,6 @@ Data: MedQA (Jin et al. 2021, MIT licence), US test split in the release's 4- an
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from alphamed.data_preprocess import medqa
 from alphamed.data_preprocess.converter import RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import McqItem, from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "medqa"
 
@@ -115,23 +113,16 @@ def test_wrong_option_count_and_mismatched_answer_text(tmp_path: Path) -> None:
 
 
 def test_runs_as_a_script(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "data_preprocess/medqa.py",
-            "--local_dataset_path",
-            str(FIXTURE),
-            "--split",
-            "test",
-            "--prompt_style",
-            "med_rlvr",
-            "--local_save_dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_repo_script(
+        "data_preprocess/medqa.py",
+        "--local_dataset_path",
+        str(FIXTURE),
+        "--split",
+        "test",
+        "--prompt_style",
+        "med_rlvr",
+        "--local_save_dir",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "[medqa] test: read 30, written 30" in result.stdout

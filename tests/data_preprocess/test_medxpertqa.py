@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from alphamed.data_preprocess import medxpertqa
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURES = REPO_ROOT / "examples" / "data" / "medxpertqa"
 HF_FIXTURE = FIXTURES / "medreason_MedXpertQA_test.jsonl"
@@ -144,10 +142,12 @@ def test_block_that_disagrees_with_options_is_skipped_or_strict_error(tmp_path):
 
 
 def test_runs_as_script(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "data_preprocess/medxpertqa.py", "--local_dataset_path", str(HF_FIXTURE),
-         "--local_save_dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO_ROOT,
+    result = run_repo_script(
+        "data_preprocess/medxpertqa.py",
+        "--local_dataset_path",
+        str(HF_FIXTURE),
+        "--local_save_dir",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert f"[medxpertqa] test: read {len(raw_rows(HF_FIXTURE))}" in result.stdout

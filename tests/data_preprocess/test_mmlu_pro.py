@@ -6,8 +6,6 @@ Data: MMLU-Pro (TIGER-AI-Lab, MIT licence) -- the real test rows in ../shared/da
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +16,7 @@ from alphamed.data_preprocess import mmlu_pro
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import LETTERS, from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "mmlu_pro" / "test.jsonl"
 #: Real rows whose options differ only in letter case (genotypes such as "Bb bb" vs "bb Bb").
@@ -144,10 +142,7 @@ def test_hub_parquet_shard_layout_reads_the_same(tmp_path):
 
 @pytest.mark.parametrize("how", [["data_preprocess/mmlu_pro.py"], ["-m", "alphamed.data_preprocess.mmlu_pro"]])
 def test_runs_as_script_and_module(tmp_path, how):
-    result = subprocess.run(
-        [sys.executable, *how, "--local_dataset_path", str(FIXTURE), "--local_save_dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO_ROOT,
-    )
+    result = run_repo_script(*how, "--local_dataset_path", str(FIXTURE), "--local_save_dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "[mmlu_pro] test: read 29" in result.stdout
     assert (tmp_path / "test.parquet").is_file() and (tmp_path / "test_example.json").is_file()

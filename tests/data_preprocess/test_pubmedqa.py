@@ -6,8 +6,6 @@ Data: PubMedQA PQA-L (Jin et al. 2019, MIT licence): ori_pqal.json + test_ground
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from alphamed.data_preprocess import pubmedqa
 from alphamed.data_preprocess.converter import ConversionError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import McqItem, from_verl_record
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "pubmedqa"
 HUATUO_CUE = "choose the option you find most appropriate.\n"
@@ -129,19 +127,12 @@ def test_bad_label(tmp_path: Path) -> None:
 
 
 def test_runs_as_a_script(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "data_preprocess/pubmedqa.py",
-            "--local_dataset_path",
-            str(FIXTURE),
-            "--local_save_dir",
-            str(tmp_path),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    result = run_repo_script(
+        "data_preprocess/pubmedqa.py",
+        "--local_dataset_path",
+        str(FIXTURE),
+        "--local_save_dir",
+        str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "[pubmedqa] test: read 30, written 15" in result.stdout
