@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,3 +46,13 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run_repo_script(*argv: str) -> subprocess.CompletedProcess:
     """``python ARGV`` from the repo root, as a user runs it (``data_preprocess/medqa.py ...`` or ``-m ...``)."""
     return subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+
+
+def raw_rows(path: Path) -> list[dict]:
+    """The rows of a JSON Lines release file, read independently of the converters under test."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def norm(text: str) -> str:
+    """Whitespace- and case-insensitive key for matching questions across independent copies of a dataset."""
+    return " ".join(text.split()).casefold()

@@ -14,17 +14,9 @@ from alphamed.data_preprocess import medqa
 from alphamed.data_preprocess.converter import RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import McqItem, from_verl_record
-from tests.conftest import REPO_ROOT, run_repo_script
+from tests.conftest import REPO_ROOT, norm, raw_rows, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "medqa"
-
-
-def norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
-def raw_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def convert(tmp_path: Path, source: Path, *flags: str) -> tuple[int, list[McqItem]]:

@@ -17,15 +17,11 @@ from alphamed.data_preprocess import medxpertqa
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import from_verl_record
-from tests.conftest import REPO_ROOT, run_repo_script
+from tests.conftest import REPO_ROOT, raw_rows, run_repo_script
 
 FIXTURES = REPO_ROOT / "examples" / "data" / "medxpertqa"
 HF_FIXTURE = FIXTURES / "medreason_MedXpertQA_test.jsonl"
 REPO_FIXTURE = FIXTURES / "medxpertqa_text_input.jsonl"
-
-
-def raw_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def write_rows(path: Path, rows: list[dict]) -> Path:

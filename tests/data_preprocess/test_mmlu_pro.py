@@ -16,15 +16,11 @@ from alphamed.data_preprocess import mmlu_pro
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import LETTERS, from_verl_record
-from tests.conftest import REPO_ROOT, run_repo_script
+from tests.conftest import REPO_ROOT, raw_rows, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "mmlu_pro" / "test.jsonl"
 #: Real rows whose options differ only in letter case (genotypes such as "Bb bb" vs "bb Bb").
 CASE_ONLY_OPTION_ROWS = {2806, 2838, 2889, 2957, 3024, 3056, 3287, 3349, 3504}
-
-
-def raw_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def convert(tmp_path: Path, source: Path, *flags: str):

@@ -14,14 +14,10 @@ from alphamed.data_preprocess import pubmedqa
 from alphamed.data_preprocess.converter import ConversionError
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import McqItem, from_verl_record
-from tests.conftest import REPO_ROOT, run_repo_script
+from tests.conftest import REPO_ROOT, norm, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "pubmedqa"
 HUATUO_CUE = "choose the option you find most appropriate.\n"
-
-
-def norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def convert(out: Path, *argv: str) -> dict[str, list[McqItem]]:
