@@ -24,7 +24,7 @@ from alphamed.recipe.difficulty import (
     summary_markdown,
 )
 from alphamed.recipe.engine import ItemResult, read_sidecar
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SHARED_DATA
 
 EDGES = (0.2, 0.5, 0.8)
 
@@ -100,15 +100,27 @@ def test_annotation_fields_and_level_summary() -> None:
     assert "| medqa | 1 | 1 | 0 | 2 | 0.750 | 25.0% |" in table and "| all | 1 | 1 | 1 | 3 |" in table
 
 
-def real_records(shared_data: Path, medqa: int, pubmedqa: int) -> list[dict]:
+#: Real MedQA / PubMedQA release files: the full ones beside the repo when present, else the repo's own cuts.
+REAL_FILES = (
+    (SHARED_DATA / "medqa" / "US_4_options_phrases_no_exclude_test.jsonl", SHARED_DATA / "pubmedqa" / "ori_pqal.json")
+    if SHARED_DATA.is_dir()
+    else (
+        REPO_ROOT / "examples" / "data" / "medqa" / "4_options" / "phrases_no_exclude_test.jsonl",
+        REPO_ROOT / "examples" / "data" / "pubmedqa" / "ori_pqal.json",
+    )
+)
+
+
+def real_records(medqa: int, pubmedqa: int) -> list[dict]:
     """Real MedQA (4-option test) and PubMedQA (PQA-L) questions as veRL rows, both prompt styles."""
     items = []
-    with open(shared_data / "medqa" / "US_4_options_phrases_no_exclude_test.jsonl", encoding="utf-8") as handle:
+    medqa_file, pqal_file = REAL_FILES
+    with open(medqa_file, encoding="utf-8") as handle:
         for i, line in zip(range(medqa), handle, strict=False):
             row = json.loads(line)
             options = [row["options"][letter] for letter in sorted(row["options"])]
             items.append(McqItem(f"medqa-test-{i}", "medqa", "test", row["question"], options, row["answer_idx"]))
-    pqal = json.loads((shared_data / "pubmedqa" / "ori_pqal.json").read_text(encoding="utf-8"))
+    pqal = json.loads(pqal_file.read_text(encoding="utf-8"))
     for pmid in sorted(pqal)[:pubmedqa]:
         row = pqal[pmid]
         answer = "ABC"["yes no maybe".split().index(row["final_decision"])]
@@ -116,8 +128,8 @@ def real_records(shared_data: Path, medqa: int, pubmedqa: int) -> list[dict]:
     return [to_verl_record(item, ("alphamed", "med_rlvr")[i % 2], i) for i, item in enumerate(items)]
 
 
-def test_hf_backend_end_to_end_on_real_items(shared_data: Path, tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
-    records = real_records(shared_data, medqa=8, pubmedqa=16)
+def test_hf_backend_end_to_end_on_real_items(tiny_model_dir: Path, tmp_path: Path, capsys) -> None:
+    records = real_records(medqa=8, pubmedqa=16)
     write_records_parquet(records[:10], tmp_path / "a.parquet")
     write_records_parquet(records[10:], tmp_path / "b.parquet")
     out = tmp_path / "out" / "train.annotated.parquet"
@@ -224,8 +236,8 @@ def _annotate_command(input_path: Path, output: Path, model: Path) -> list[str]:
 
 
 @pytest.mark.slow
-def test_sigkill_and_resume_gives_the_uninterrupted_output(shared_data: Path, tiny_model_dir: Path, tmp_path: Path):
-    records = real_records(shared_data, medqa=4, pubmedqa=36)
+def test_sigkill_and_resume_gives_the_uninterrupted_output(tiny_model_dir: Path, tmp_path: Path):
+    records = real_records(medqa=10, pubmedqa=30)
     write_records_parquet(records, tmp_path / "in.parquet")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # same arithmetic in every process
     reference = subprocess.Popen(
