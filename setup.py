@@ -28,10 +28,12 @@ setup(
     install_requires=[
         f"verl=={VERL_VERSION}",
         # verl's trainer modules import these, but verl 0.9.1 declares them only in its verl-core extra
-        # (which [gpu] brings); without them `import verl.trainer.ppo.ray_trainer` fails on a CPU install.
+        # (which [gpu] brings); without them veRL's trainers (v0 ray_trainer, the default v1 trainer_base)
+        # do not even import on a CPU install, and the tests could not run veRL's own code.
         "cachetools",
         "fastapi",
         "uvicorn",
+        "TransferQueue>=0.1.10",
         "datasets",
         "pandas",
         "pyarrow>=19.0.0",

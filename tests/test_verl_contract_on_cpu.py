@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import copy
 import importlib
+import inspect
 import os
 import re
 from collections import defaultdict
@@ -197,10 +198,9 @@ def test_legacy_top_level_custom_reward_function_is_accepted_but_ignored() -> No
     with pytest.raises(NotImplementedError, match="medqa"):
         default_compute_score("medqa", "\\boxed{A}", "A")
     # Only the fully-async entry point migrates the legacy keys (migrate_legacy_reward_impl); main_ppo does not.
-    # (Read as text: main_ppo_v0 imports cachetools, which only veRL's "verl-core" extra installs.)
-    for entry_point in ("main_ppo.py", "main_ppo_v0.py"):
-        source = (VERL_CONFIG_DIR.parent / entry_point).read_text(encoding="utf-8")
-        assert "migrate_legacy_reward_impl" not in source, f"verl/trainer/{entry_point} now migrates the legacy keys"
+    for entry_point in ("verl.trainer.main_ppo", "verl.trainer.main_ppo_v0"):
+        source = inspect.getsource(importlib.import_module(entry_point))
+        assert "migrate_legacy_reward_impl" not in source, f"{entry_point} now migrates the legacy keys"
 
 
 # ---------------------------------------------------------------------------------------------------------------

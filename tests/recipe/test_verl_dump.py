@@ -1,17 +1,12 @@
-"""veRL validation dumps: written by veRL 0.9.1's own ``_write_generations`` (its source, run on CPU), with
-prompts rendered and decoded the way ``_validate`` does it, then matched back to the benchmark questions."""
+"""veRL validation dumps: written by veRL 0.9.1's own ``_write_generations`` (the default v1 trainer's, run on CPU),
+with prompts rendered and decoded the way ``_validate`` does it, then matched back to the benchmark questions."""
 
 from __future__ import annotations
 
-import ast
 import json
-import os
 import random
-import textwrap
-from pathlib import Path
 
 import pytest
-import verl
 from transformers import AutoTokenizer
 
 from alphamed.data_preprocess.parquet_io import read_records_parquet
@@ -22,19 +17,10 @@ from tests.recipe.eval_fixtures import write_benchmark_dir
 
 
 def verl_write_generations():
-    """``RayPPOTrainer._write_generations`` from the installed veRL, compiled on its own.
+    """veRL's own dump writer: ``PPOTrainer._write_generations`` of the default (v1) trainer, ``main_ppo``'s."""
+    from verl.trainer.ppo.v1.trainer_base import PPOTrainer
 
-    Importing ``verl.trainer.ppo.ray_trainer`` needs Ray-side extras absent on a CPU box, so the static method's
-    source is taken from the pinned file itself: the dump format under test is veRL's, not a copy of it.
-    """
-    source_file = Path(verl.__file__).parent / "trainer" / "ppo" / "ray_trainer.py"
-    text = source_file.read_text(encoding="utf-8")
-    for node in ast.walk(ast.parse(text)):
-        if isinstance(node, ast.FunctionDef) and node.name == "_write_generations":
-            namespace = {"os": os, "json": json}
-            exec(textwrap.dedent(ast.get_source_segment(text, node, padded=True)), namespace)  # noqa: S102
-            return namespace["_write_generations"]
-    raise AssertionError(f"{source_file} no longer defines _write_generations: the dump format may have changed")
+    return PPOTrainer._write_generations
 
 
 def verl_decoded_prompt(tokenizer, messages) -> str:
@@ -78,7 +64,9 @@ def _write_dump(tmp_path, tokenizer, data_dir, step: int = 7):
     scores.append(1.0)
     order = list(range(len(inputs)))
     random.Random(0).shuffle(order)  # data.validation_shuffle defaults to True
+    # what the v1 trainer passes: the reward's extra keys, plus each sample's transfer-queue uid
     extras = {"reward": [scores[i] for i in order], "acc": [scores[i] for i in order]}
+    extras["uid"] = [f"val_{i}_0" for i in order]
     dump_dir = tmp_path / "val_generations"
     verl_write_generations()(
         [inputs[i] for i in order],
