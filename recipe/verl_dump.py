@@ -1,10 +1,11 @@
 """Reading veRL's validation generation dumps and matching each dumped row back to its benchmark question.
 
-veRL 0.9.1 (``RayPPOTrainer._validate`` -> ``_write_generations``) writes, when ``trainer.validation_data_dir``
-is set, one file ``<validation_data_dir>/<global_step>.jsonl`` per validation, one JSON line per sample:
+veRL 0.9.1 (``_validate`` -> ``_write_generations`` of the default v1 ``PPOTrainer``, and of the legacy
+``RayPPOTrainer``) writes, when ``trainer.validation_data_dir`` is set, one file
+``<validation_data_dir>/<global_step>.jsonl`` per validation, one JSON line per sample:
 ``input`` (the prompt token ids decoded with ``skip_special_tokens=True``, i.e. the chat-templated prompt with
 the template's special tokens removed), ``output`` (the decoded response), ``gts`` (``reward_model.ground_truth``),
-``score`` (the summed reward), ``step``, then ``reward`` and every extra key our ``compute_score`` returned.
+``score`` (the summed reward), ``step``, then every extra key our ``compute_score`` returned (v1 adds ``uid``).
 There is no item id, no ``data_source`` and no options, and the validation loader shuffles by default
 (``data.validation_shuffle``), so rows are matched to questions **by prompt text**:
 
