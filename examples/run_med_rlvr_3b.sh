@@ -26,7 +26,7 @@ ACTOR_OFFLOAD=${ACTOR_OFFLOAD:-False}
 DATA_ROOT=${DATA_ROOT:-${HOME}/data/alphamed_med_rlvr}
 TRAIN_FILES=${TRAIN_FILES:-"['${DATA_ROOT}/medqa/train.parquet']"}
 VAL_FILES=${VAL_FILES:-"['${DATA_ROOT}/medqa/test.parquet','${DATA_ROOT}/medmcqa/validation.parquet','${DATA_ROOT}/pubmedqa/test.parquet','${DATA_ROOT}/mmlu_pro/test.parquet','${DATA_ROOT}/gpqa/test.parquet','${DATA_ROOT}/medxpertqa/test.parquet']"}
-MAX_PROMPT_LEN=${MAX_PROMPT_LEN:-1024}
+MAX_PROMPT_LEN=${MAX_PROMPT_LEN:-2048}
 MAX_RESPONSE_LEN=${MAX_RESPONSE_LEN:-2048}
 
 # ---- PPO
