@@ -24,8 +24,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic, write_records_parquet
-from alphamed.recipe.engine import ItemResult, SamplingConfig, SidecarMismatchError, run_items
+from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
+from alphamed.recipe.engine import ItemResult, SamplingConfig, SidecarMismatchError, load_records, run_items
 from alphamed.recipe.generate import (
     GenerationBackend,
     GenerationError,
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         sampling = sampling_from_args(args)
-        records = read_records_parquet(args.input)  # bad input fails before a model is loaded
+        records = load_records(args.input)  # bad input fails, naming file, row and field, before a model loads
         if not records:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
         backend = backend_from_args(args)

@@ -87,13 +87,22 @@ class _Job:
 
 
 def load_records(paths: str | Path | Iterable[str | Path], max_samples: int | None = None) -> list[dict[str, Any]]:
-    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps the first rows (a quick look)."""
-    records = read_records_parquet(paths)
-    if max_samples is not None:
-        if max_samples < 1:
-            raise ValueError(f"max_samples must be >= 1, got {max_samples}")
-        records = records[:max_samples]
-    return records
+    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps the first rows (a quick look).
+
+    Every row is checked as it is read, so a bad row is reported by file, row and field before any model loads.
+    """
+    if max_samples is not None and max_samples < 1:
+        raise ValueError(f"max_samples must be >= 1, got {max_samples}")
+    records: list[dict[str, Any]] = []
+    for path in [paths] if isinstance(paths, (str, Path)) else paths:
+        rows = read_records_parquet(path)
+        for row, record in enumerate(rows):
+            try:
+                _job(record, row)
+            except ValueError as err:
+                raise ValueError(f"{path}: {err}") from err
+        records.extend(rows)
+    return records if max_samples is None else records[:max_samples]
 
 
 def _job(record: Mapping[str, Any], row: int) -> _Job:

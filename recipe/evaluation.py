@@ -22,6 +22,7 @@ from alphamed.data_preprocess import DEFAULT_DATA_ROOT, EVAL_SPLITS
 from alphamed.recipe.engine import SidecarMismatchError, load_records, run_items
 from alphamed.recipe.eval_report import ScoredItem, scored_from_engine, write_report
 from alphamed.recipe.generate import (
+    GenerationError,
     SamplingConfig,
     add_generation_args,
     backend_from_args,
@@ -205,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"alphamed eval: --max_samples must be >= 1, got {args.max_samples}")
     try:
         paths = score_verl_dump(args) if args.from_verl_dump else evaluate(args)
-    except (FileNotFoundError, DumpFormatError, SidecarMismatchError) as err:
-        print(f"alphamed eval: {err}", file=sys.stderr)
+    except (FileNotFoundError, DumpFormatError, SidecarMismatchError, ValueError, GenerationError, ImportError) as err:
+        print(f"alphamed eval: error: {err}", file=sys.stderr)
         return 1
     print((Path(args.output_dir).expanduser() / "results.md").read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
