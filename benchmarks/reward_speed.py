@@ -69,6 +69,8 @@ def adversarial_64k() -> dict[str, str]:
         "chinese cues": fill("答案是"),
         "control chars": fill("\x00\x1b\\boxed{\x00}"),
         "plain prose": fill("lorem ipsum dolor "),
+        "unclosed letter list": "\\boxed{(A or B" + fill(" or A or B"),
+        "unclosed cue letter list": "The answer is (A or B" + fill(" or A or B"),
     }
 
 

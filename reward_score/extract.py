@@ -48,7 +48,17 @@ _LATEX_NOISE = re.compile(r"\\[\[\]()]|\\[,;! ]|\\quad|[{}$*`\"“”']")
 _CUE_PREFIX = re.compile(r"^(?:(?:the\s+)?(?:correct\s+|best\s+|final\s+)?(?:option|choice|answer)\s*[:：]?\s*)", re.I)
 # A single letter, optionally in parentheses, optionally followed by a separator and text (its option's text).
 _LETTER_HEAD = re.compile(r"^(?:\(([A-Za-z])\)|\[([A-Za-z])\]|([A-Za-z])(?![A-Za-z]))\s*([.:)\-–]?)\s*(.*)$", re.S)
-_LETTER_LIST = re.compile(r"\(\s*[A-Z]\s*(?:(?:,|\band\b|\bor\b|\s)+(?:possibly\s+)?[A-Z]\s*)+\)")
+# Each gap between letters can match in exactly one way (comma, "and"/"or", or plain spaces): a gap that could
+# split its spaces several ways makes an unclosed "(A or B or A or B ..." backtrack exponentially.
+_LETTER_GAP = r"(?:\s*,\s*(?:(?:and|or)\s+)?|\s+(?:and|or)\s+|\s+)"
+_LETTER_LIST = re.compile(rf"\(\s*[A-Z](?:{_LETTER_GAP}(?:possibly\s+)?[A-Z])+\s*\)")
+#: "C, not B" / "C rather than B": the rest rules another option out, it does not add one.
+_NEGATED_REST = re.compile(r"^[,;]?\s*(?:not|rather than|instead of)\b", re.I)
+#: A part of the rest that starts like another lettered option: "C) Warfarin", "(C). ...".
+_LIST_SEPARATOR = re.compile(r"[,;/&]|\band\b|\bor\b")
+_LETTERED_PART = re.compile(r"^\(?([A-Z])\s*[.):]")
+#: Words that, after a leading "A. ...", show the line goes on to commit elsewhere ("... the answer is C").
+_LATER_CUE = re.compile(r"\b(?:answer|correct)\b", re.I)  # not "choice": "drug of choice"
 _CONNECTED_LETTER = re.compile(r"^(?:,|/|&|\+|;|\band\b|\bor\b|\bthen\b)\s*\(?[A-Za-z]\)?(?![A-Za-z])", re.I)
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
 
@@ -127,22 +137,24 @@ def _matching_brace(text: str, pos: int, limit: int) -> int:
         pos = close + 1
 
 
-def read_choice(content: str, option_texts: tuple[str, ...] | None) -> str | None:
-    """Normalise an answer's content and read the one option it names: a letter, ``_AMBIGUOUS`` or None."""
+def read_choice(content: str, option_texts: tuple[str, ...] | None, *, whole_line: bool = False) -> str | None:
+    """Normalise an answer's content and read the one option it names: a letter, ``_AMBIGUOUS`` or None.
+
+    ``whole_line``: ``content`` is a whole (short) response rather than what a box, tag or cue delimits, so a
+    leading ``A. ...`` that goes on to talk about answers is not a commitment by itself.
+    """
     if len(content) > MAX_CONTENT_CHARS:
         return None
-    if len(content) <= 3 and not _has_letter_like_option(option_texts):
-        bare = content.strip()
-        if len(bare) == 1 and bare.isascii() and bare.isalpha():  # fast path: the usual ``\boxed{C}``
-            letter = bare.upper()
-            return letter if letter in (LETTERS if option_texts is None else LETTERS[: len(option_texts)]) else None
+    letters = LETTERS if option_texts is None else LETTERS[: len(option_texts)]
+    bare = content.strip() if len(content) <= 3 else ""
+    if len(bare) == 1 and bare.isascii() and bare.isalpha() and bare.upper() in letters:
+        return bare.upper()  # fast path, the usual ``\boxed{C}``: a bare letter is a letter, as the prompt asks
     cleaned = _LATEX_NOISE.sub(" ", _LATEX_WRAPPER.sub(" ", unicodedata.normalize("NFKC", content)))
     cleaned = _CONTROL.sub(" ", cleaned)
     cleaned = " ".join(cleaned.split()).strip(" .。!")
     cleaned = _CUE_PREFIX.sub("", cleaned).strip(" .。!")
     if not cleaned:
         return None
-    letters = LETTERS if option_texts is None else LETTERS[: len(option_texts)]
     by_text = _letter_of_option_text(cleaned, option_texts)
     head = _LETTER_HEAD.match(cleaned)
     if head is None:
@@ -150,16 +162,23 @@ def read_choice(content: str, option_texts: tuple[str, ...] | None) -> str | Non
         return _AMBIGUOUS if by_text is None and _LETTER_LIST.search(cleaned) else by_text
     letter = (head.group(1) or head.group(2) or head.group(3)).upper()
     separator, rest = head.group(4), head.group(5).strip(" .")
-    if head.group(3) and head.group(3).islower() and rest and not separator:
+    if not rest:  # "(c)", "\text{C}": a letter, even where an option's text is itself a letter ("c", "B.")
+        return letter if letter in letters else by_text
+    if head.group(3) and head.group(3).islower() and not separator:
         return by_text  # "a combination of ..." is an article, not option a
-    if rest:
-        if _CONNECTED_LETTER.match(rest) or _only_letters(rest):
-            return _AMBIGUOUS
-        named = _letter_of_option_text(rest, option_texts)
-        if named is not None and named != letter:
-            return _AMBIGUOUS  # a letter paired with another option's text
-        if named is None and not separator and head.group(3):
-            return by_text  # "B cells" is a phrase, not option B
+    named = _letter_of_option_text(rest, option_texts)
+    if named is not None:
+        return letter if named == letter and letter in letters else _AMBIGUOUS  # its own text, or another's
+    if _CONNECTED_LETTER.match(rest) or _only_letters(rest):
+        return _AMBIGUOUS
+    if _names_another_option(rest, letter, letters, option_texts):
+        return _AMBIGUOUS
+    if _NEGATED_REST.match(rest):
+        return letter if letter in letters else None
+    if not separator and head.group(3):
+        return by_text  # "B cells" is a phrase, not option B
+    if whole_line and _LATER_CUE.search(rest):
+        return None  # "A. Aspirin is not indicated; the correct answer is C": let the cue scan read it
     if letter not in letters:
         return by_text
     if by_text is not None and by_text != letter:
@@ -167,15 +186,22 @@ def read_choice(content: str, option_texts: tuple[str, ...] | None) -> str | Non
     return letter
 
 
-@lru_cache(maxsize=4096)
-def _has_letter_like_option(option_texts: tuple[str, ...] | None) -> bool:
-    """Options such as ``['c', 'bd']`` make a bare letter ambiguous (letter or text?): no fast path for them."""
-    return option_texts is not None and any(len(_option_key(option)) <= 1 for option in option_texts)
+def _names_another_option(rest: str, letter: str, letters: str, option_texts: tuple[str, ...] | None) -> bool:
+    """Whether the text after ``letter`` lists another option: "A. Aspirin, Heparin", "A) Aspirin or C) Warfarin"."""
+    for part in _LIST_SEPARATOR.split(rest):
+        part = part.strip(" .")
+        other = _LETTERED_PART.match(part)
+        if other and other.group(1) != letter and other.group(1) in letters:
+            return True
+        named = _letter_of_option_text(part, option_texts) if part else None
+        if named is not None and named != letter:
+            return True
+    return False
 
 
 def _only_letters(rest: str) -> bool:
     """``BC`` style remainders: more single letters after the first."""
-    tokens = re.split(r"[\s,()/&]+", rest)
+    tokens = re.split(r"[\s,;.()/&]+", rest)
     return all(len(token) == 1 and token.isalpha() for token in tokens if token) and any(tokens)
 
 
@@ -270,7 +296,7 @@ _WORD_CUE_BEFORE = re.compile(r"(?:answer|option|choice|statement|conclusion)\s+
 _CLAIM_CUE = re.compile(r"(?:correct|best|right|likely)\s+(?:answer|option|choice)", re.I)
 _CLAIM_HEAD = re.compile(r"(?:^|[^A-Za-z])(?P<content>\(?[A-Z]\)?)\s+is\s+(?:the\s+)?(?:most\s+)?$")
 _ZH_CUE = re.compile(r"答案\s*(?:应该|应)?\s*(?:是|为|選|选)?\s*[:：]?\s*(?P<content>[^\n，。,]{0,40})")
-_ZH_PICK_CUE = re.compile(r"[选選](?:择)?\s*(?P<content>[(（]?[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-z])[)）]?)")
+_ZH_PICK_CUE = re.compile(r"(?<![不没未非别])[选選](?:择)?\s*(?P<content>[(（]?[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-z])[)）]?)")
 _CUE_ANCHORS = (
     *((word, _WORD_CUE) for word in ("answer", "option", "choice", "statement", "conclusion")),
     ("is (", _IS_PAREN_CUE),
@@ -296,7 +322,7 @@ def _extract_lenient(text: str, option_texts: tuple[str, ...] | None) -> str | N
     if len(visible) > LENIENT_HEAD + LENIENT_TAIL:
         visible = visible[:LENIENT_HEAD] + "\n\n" + visible[-LENIENT_TAIL:]
     short_line = len(visible) <= CUE_WINDOW and "\n" not in visible.strip()
-    whole = read_choice(visible, option_texts) if short_line else None
+    whole = read_choice(visible, option_texts, whole_line=True) if short_line else None
     if whole is not None:
         return None if whole == _AMBIGUOUS else whole
     # An <answer> tag is the explicit final commitment of a Med-RLVR-style model.
@@ -331,8 +357,6 @@ def _last_explicit_commitment(text: str, option_texts: tuple[str, ...] | None) -
             if position < box_at:
                 return boxed
             reading = _cue_reading(text, position, pattern, option_texts)
-            if reading is None:
-                continue
             if reading != _NOT_A_CUE:
                 return reading
             attempts += 1
