@@ -1,11 +1,12 @@
 """The one generation + scoring engine behind difficulty annotation and evaluation.
 
-Items go to a backend in fixed batches (batch ``b`` = records ``b*B … (b+1)*B - 1``, seeded from
-``(seed, b)``), each response is scored with the same extractor the reward uses, and every finished batch is
-appended to a JSONL sidecar (flushed and fsynced) before the next starts. A restarted run reads the sidecar,
-skips the batches it already holds, and regenerates the rest with the same seeds, so a run killed at any
-moment and restarted gives the same results as one that was never interrupted. The sidecar's settings live
-in a sibling ``<sidecar>.meta.json``; resuming under different settings is refused rather than mixed.
+Items go to a backend in fixed batches (batch ``b`` = records ``b*B … (b+1)*B - 1``; each request's seed is
+derived from the run's seed and the request's content), each response is scored with the same extractor the
+reward uses, and every finished batch is appended to a JSONL sidecar (flushed and fsynced) before the next
+starts. A restarted run reads the sidecar, skips the batches it already holds, and regenerates the rest with
+the same seeds, so a run killed at any moment and restarted gives the same results as one that was never
+interrupted. The sidecar's settings live in a sibling ``<sidecar>.meta.json``; resuming under different
+settings is refused rather than mixed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tqdm import tqdm
 from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
-from alphamed.recipe.generate import GenerationBackend, GenerationError, SamplingConfig, derive_seed
+from alphamed.recipe.generate import GenerationBackend, GenerationError, SamplingConfig
 from alphamed.reward_score.extract import extract_answer
 
 __all__ = [
@@ -39,7 +40,7 @@ __all__ = [
     "sidecar_meta_path",
 ]
 
-SIDECAR_FORMAT = 1
+SIDECAR_FORMAT = 2  # 2: request seeds derive from request content (1: from batch and position)
 
 
 class SidecarMismatchError(ValueError):
@@ -252,7 +253,7 @@ def _generate_batch(
         sampling.max_tokens,
         sampling.temperature,
         sampling.top_p,
-        derive_seed(sampling.seed, "batch", batch),
+        sampling.seed,  # backends derive each request's seed from its content (generate.request_seed)
     )
     if len(outputs) != len(jobs) or any(len(texts) != sampling.n for texts in outputs):
         shape = [len(texts) for texts in outputs]

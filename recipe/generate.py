@@ -87,6 +87,12 @@ def derive_seed(seed: int, *keys: object) -> int:
     return int.from_bytes(digest, "big") % (2**31 - 1)
 
 
+def request_seed(seed: int, messages: Messages) -> int:
+    """The seed of one request: derived from its content, so an item's samples do not depend on its position in
+    the input, on ``--batch_size`` or on what else is annotated with it (vLLM and servers seed per request)."""
+    return derive_seed(seed, json.dumps(list(messages), sort_keys=True, ensure_ascii=False))
+
+
 def _resolve_model(model: str) -> str:
     """A local checkpoint path as an absolute path (a run's identity must not depend on the working dir)."""
     if not model:
@@ -167,7 +173,9 @@ class HfBackend:
         )
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
-            torch.manual_seed(seed)
+            # One generator for the whole padded batch: HF sampling cannot be seeded per request, so the batch's
+            # content picks the seed (the engine's batches are fixed by input order, which keeps resumes exact).
+            torch.manual_seed(derive_seed(seed, *(request_seed(seed, messages) for messages in requests)))
             output = self._lm.generate(
                 **inputs, max_new_tokens=max_tokens, pad_token_id=self.tokenizer.pad_token_id, **options
             )
@@ -224,9 +232,9 @@ class VllmBackend:
             return []
         params = [
             self._vllm.SamplingParams(
-                n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=derive_seed(seed, position)
+                n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=request_seed(seed, messages)
             )
-            for position in range(len(requests))
+            for messages in requests
         ]
         outputs = self._llm.chat([list(msgs) for msgs in requests], sampling_params=params, use_tqdm=False)
         return [[choice.text for choice in sorted(out.outputs, key=lambda c: c.index)] for out in outputs]
@@ -296,11 +304,11 @@ class OpenAIBackend:
     def _complete(
         self, position: int, messages: Messages, n: int, max_tokens: int, temperature: float, top_p: float, seed: int
     ) -> list[str]:
-        texts = self._call(position, messages, n, max_tokens, temperature, top_p, derive_seed(seed, position))
+        texts = self._call(position, messages, n, max_tokens, temperature, top_p, request_seed(seed, messages))
         extra = 0
         while len(texts) < n:
             extra += 1
-            one_seed = derive_seed(seed, position, "extra", extra)
+            one_seed = derive_seed(request_seed(seed, messages), "extra", extra)
             texts += self._call(position, messages, 1, max_tokens, temperature, top_p, one_seed)
         return texts[:n]
 

@@ -20,6 +20,7 @@ from alphamed.recipe.generate import (
     backend_from_args,
     build_backend,
     derive_seed,
+    request_seed,
     sampling_from_args,
 )
 from tests.conftest import REPO_ROOT
@@ -129,6 +130,12 @@ def test_backend_from_args_builds_the_chosen_backend(tiny_model_dir) -> None:
     assert (openai_backend.name, openai_backend.max_retries) == ("openai", 2)
 
 
+def test_request_seed_depends_on_the_request_not_its_position() -> None:
+    """An item's samples must not change when other rows are added before it or --batch_size changes."""
+    assert request_seed(0, CHATS[1]) == request_seed(0, list(CHATS[1]))
+    assert len({request_seed(0, chat) for chat in CHATS} | {request_seed(1, chat) for chat in CHATS}) == 2 * len(CHATS)
+
+
 def test_derive_seed_is_stable_and_spreads() -> None:
     assert derive_seed(0, 1) == derive_seed(0, 1)
     seeds = {derive_seed(0, i) for i in range(1000)} | {derive_seed(1, i) for i in range(1000)}
@@ -160,8 +167,8 @@ def test_openai_returns_n_completions_per_request_in_order() -> None:
     with StubOpenAIServer() as server:
         out = _openai(server, max_concurrency=4).generate(CHATS, n=2, max_tokens=5, temperature=0.7, top_p=0.9, seed=3)
     assert len(server.requests) == 3
-    for position, (chat, samples) in enumerate(zip(CHATS, out, strict=True)):
-        body = {"messages": chat, "seed": derive_seed(3, position)}
+    for chat, samples in zip(CHATS, out, strict=True):
+        body = {"messages": chat, "seed": request_seed(3, chat)}
         assert samples == [scripted_text(body, 0), scripted_text(body, 1)]
     sent = server.requests[0]
     assert (sent["model"], sent["n"], sent["max_tokens"], sent["temperature"], sent["top_p"]) == (
@@ -180,7 +187,7 @@ def test_openai_retries_transient_failures_with_backoff(failure, caplog) -> None
         backend = _openai(server, request_timeout=0.3)
         [samples] = backend.generate(CHATS[:1], n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
     assert len(server.requests) == 3
-    assert samples == [scripted_text({"messages": CHATS[0], "seed": derive_seed(0, 0)}, 0)]
+    assert samples == [scripted_text({"messages": CHATS[0], "seed": request_seed(0, CHATS[0])}, 0)]
     gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
     assert gaps[1] > gaps[0] * 1.2 or failure == "slow"  # exponential: the second wait is longer
     assert gaps[0] >= 0.02
