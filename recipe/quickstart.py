@@ -114,9 +114,10 @@ def build_model(output_dir: Path, sample_dir: Path) -> str:
     return str(path)
 
 
-def generation_flags(model: str, backend: str, max_tokens: int) -> list[str]:
+def generation_flags(model: str, backend: str, max_tokens: int, tiny: bool) -> list[str]:
+    """The shared sampling flags; the tiny random model always runs on the CPU, a real one where hf/vLLM put it."""
     flags = ["--model", model, "--backend", backend, "--max_tokens", str(max_tokens)]
-    return [*flags, "--device", "cpu"] if backend == "hf" and not os.environ.get("CUDA_VISIBLE_DEVICES") else flags
+    return [*flags, "--device", "cpu"] if tiny and backend == "hf" else flags
 
 
 def run(args: argparse.Namespace) -> dict[str, Path]:
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
 
     print(f"\n[2/{steps}] reference model for difficulty and evaluation", flush=True)
     model = build_model(out, args.sample_dir.resolve()) if tiny else args.model
-    gen = generation_flags(model, args.backend, max_tokens)
+    gen = generation_flags(model, args.backend, max_tokens, tiny)
 
     print(f"\n[3/{steps}] annotate difficulty: k={args.k} sampled answers per training question", flush=True)
     for source in TRAIN_SOURCES:
