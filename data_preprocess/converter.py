@@ -319,9 +319,14 @@ def convert_rows(
     total: int | None = None,
     keep_duplicates: bool = False,
 ) -> list[McqItem]:
-    """Map rows to items, counting skips/leave-outs by reason and removing (or keeping) exact duplicate questions."""
+    """Map rows to items, counting skips/leave-outs by reason and removing (or keeping) exact duplicate questions.
+
+    Copies of one question that disagree on the answer are all skipped: which label is right is unknowable here,
+    and keeping whichever came first would train on a coin toss.
+    """
     items: list[McqItem] = []
     answers_by_question: dict[tuple[str, tuple[str, ...]], str] = {}
+    conflicting: set[tuple[str, tuple[str, ...]]] = set()
     seen_ids: set[str] = set()
     progress = tqdm(
         rows,
@@ -335,8 +340,9 @@ def convert_rows(
         report.read += 1
         try:
             item = to_item(row, report.split)
-            key = (item.question.strip(), tuple(text.strip() for text in item.options))
+            key = _question_key(item)
             if key in answers_by_question and answers_by_question[key] != item.answer:
+                conflicting.add(key)
                 raise SkipRow(
                     "duplicate question with a different answer", f"first copy says {answers_by_question[key]}"
                 )
@@ -359,7 +365,16 @@ def convert_rows(
         answers_by_question[key] = item.answer
         seen_ids.add(item.id)
         items.append(item)
+    if conflicting:
+        kept = [item for item in items if _question_key(item) not in conflicting]
+        report.skipped["duplicate question with a different answer"] += len(items) - len(kept)
+        items = kept
     return items
+
+
+def _question_key(item: McqItem) -> tuple[str, tuple[str, ...]]:
+    """What makes two rows the same question: its text and its options, in order."""
+    return item.question.strip(), tuple(text.strip() for text in item.options)
 
 
 def sample_items(items: list[McqItem], max_samples: int | None, seed: int) -> list[McqItem]:

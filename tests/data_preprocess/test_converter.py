@@ -77,8 +77,11 @@ def test_strict_turns_each_skip_into_an_error_naming_the_row(tmp_path: Path, rea
 def test_exact_duplicate_questions_are_removed_and_counted(tmp_path: Path) -> None:
     conflicting = medqa_row(1, letter="C")
     report = run_medqa(tmp_path, [medqa_row(1), medqa_row(2), medqa_row(1), conflicting])
-    assert (report.written, report.duplicates) == (2, 1)
-    assert report.skipped == {"duplicate question with a different answer": 1}
+    # question 1 has copies that disagree on the answer: none of them is written (the exact copy is a duplicate)
+    assert (report.written, report.duplicates) == (1, 1)
+    assert report.skipped == {"duplicate question with a different answer": 2}
+    written = [from_verl_record(r) for r in read_records_parquet(report.path)]
+    assert [item.question for item in written] == ["Question number 2?"]
 
 
 def test_malformed_json_names_file_and_row(tmp_path: Path) -> None:
