@@ -20,6 +20,10 @@ export N_GPUS_PER_NODE=${N_GPUS_PER_NODE:-8}
 export ROLLOUT_TP=${ROLLOUT_TP:-8}
 export GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.5}
 export ACTOR_OFFLOAD=${ACTOR_OFFLOAD:-True}
-export MAX_TOKENS_PER_GPU=${MAX_TOKENS_PER_GPU:-8192}
+# tokens per GPU per micro-batch with dynamic batching: two full-length sequences (half the 8B's four), derived
+# from the lengths so a longer MAX_RESPONSE_LEN cannot leave a budget below one sequence (veRL asserts that)
+export MAX_PROMPT_LEN=${MAX_PROMPT_LEN:-2048}
+export MAX_RESPONSE_LEN=${MAX_RESPONSE_LEN:-2048}
+export MAX_TOKENS_PER_GPU=${MAX_TOKENS_PER_GPU:-$(((MAX_PROMPT_LEN + MAX_RESPONSE_LEN) * 2))}
 
 exec bash "$(dirname "${BASH_SOURCE[0]}")/run_alphamed_8b.sh" "$@"

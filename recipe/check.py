@@ -4,7 +4,8 @@
 (so bash does all expansion; we parse no shell) and a ``LAUNCHER`` that only records its argv, composes veRL's
 packaged Hydra config (``ppo_trainer``) with exactly those overrides, and runs the validation that
 ``verl.trainer.main_ppo`` runs before Ray starts, plus the checks veRL only makes later on the GPUs (batch
-arithmetic, rollout placement, the reward function's import). A failure names the script and the key.
+arithmetic, rollout placement, per-GPU token budgets, KL estimator names, the reward manager, and the reward
+function's import and call signature). A failure names the script and the key.
 
 The scripts also call ``python -m alphamed.recipe.check --require-data STYLE FILES...`` before launching: a
 missing data file stops the run with the converter command that makes it -- except under ``alphamed check``
@@ -46,6 +47,19 @@ PROMPT_STYLE_OF_REWARD = {"compute_score": "alphamed", "compute_score_med_rlvr":
 CAPTURE_FUNCTION = "alphamed_check_capture"
 CAPTURE_BODY = '() { printf \'%s\\0\' "$@" > "$ALPHAMED_CHECK_ARGV"; }'
 
+#: The keywords every reward manager veRL 0.9.1 registers (naive, dapo, gdpo, rate_limited, remote; see
+#: ``verl/experimental/reward_loop/reward_manager/*.py``) passes to the reward function on every sample; the
+#: function is called with keywords only. ``get_custom_reward_fn`` (``verl/trainer/ppo/reward.py``) then merges
+#: ``reward_kwargs`` over them, the configured values winning.
+REWARD_CALL_KWARGS = ("data_source", "solution_str", "ground_truth", "extra_info")
+#: Added to that call only with a reward model (``reward.reward_model.enable``: the loop then has a router address).
+REWARD_MODEL_CALL_KWARGS = ("reward_router_address", "reward_model_tokenizer")
+
+#: Estimator names ``verl.trainer.ppo.core_algos.kl_penalty`` implements, for "did you mean" only: the verdict
+#: comes from calling that function (a name it does not implement raises NotImplementedError), and
+#: tests/recipe/test_check.py asserts every name here is accepted by it.
+KL_ESTIMATORS = ("kl", "k1", "abs", "mse", "k2", "low_var_kl", "k3", "k1+", "k3+", "low_var_kl+")
+
 
 class RecipeError(Exception):
     """A setting veRL would reject (or silently ignore) on the GPUs; the message names the key."""
@@ -62,13 +76,22 @@ class CheckReport:
 
 
 def converter_hint(path: Path, prompt_style: str) -> str:
-    """The command that makes a missing parquet: the converter named by its folder, or the mix builder."""
+    """The command that makes a missing parquet: the converter named by its folder (``<split>.parquet``), the
+    annotator (``<split>.annotated.parquet``, after the converter when its input is missing too), or the mix."""
     from alphamed.data_preprocess import CONVERTERS
 
+    split, _, suffix = path.name.partition(".")
+    if suffix == "annotated.parquet":
+        plain = path.with_name(f"{split}.parquet")
+        annotate = (
+            f"alphamed annotate --input {plain} --output {path} --model REFERENCE_MODEL ... "
+            "(recipe/README.md, 'Annotate -> mix -> train')"
+        )
+        return annotate if plain.is_file() else f"{converter_hint(plain, prompt_style)}, then {annotate}"
     folder = path.parent.name
     if folder in CONVERTERS.values():
         style = "" if prompt_style == "alphamed" else f" --prompt_style {prompt_style}"
-        return f"python data_preprocess/{folder}.py --split {path.stem} --local_save_dir {path.parent}{style}"
+        return f"python data_preprocess/{folder}.py --split {split} --local_save_dir {path.parent}{style}"
     return "alphamed mix ... (recipe/README.md, 'Annotate -> mix -> train'), or point TRAIN_FILES/VAL_FILES at it"
 
 
@@ -131,13 +154,18 @@ def reject_legacy_and_flags(overrides: list[str]) -> None:
             )
 
 
+def _suggest(word: str, choices: Any) -> str:
+    """`` (did you mean x?)`` for the close spellings of ``word`` among ``choices``, else nothing."""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
 def _did_you_mean(cause: Exception) -> str:
     """Close spellings of an unknown key among its siblings in veRL's config."""
     parent, key = getattr(cause, "parent_node", None), getattr(cause, "key", None)
     if parent is None or not isinstance(key, str) or not hasattr(parent, "keys"):
         return ""
-    close = difflib.get_close_matches(key, [str(k) for k in parent.keys()], n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+    return _suggest(key, parent.keys())
 
 
 def compose_verl_config(overrides: list[str]) -> Any:
@@ -276,8 +304,91 @@ def check_batch_arithmetic(cfg: Any) -> list[str]:
     return warn
 
 
+def check_kl_estimators(cfg: Any) -> None:
+    """The KL estimators and controller in use must be ones veRL implements: it raises only at the first update."""
+    import torch
+    from verl.trainer.ppo.core_algos import get_kl_controller, kl_penalty
+
+    used = {}
+    if cfg.actor_rollout_ref.actor.use_kl_loss:  # workers/utils/losses.py, in every actor update
+        used["actor_rollout_ref.actor.kl_loss_type"] = cfg.actor_rollout_ref.actor.kl_loss_type
+    if cfg.algorithm.use_kl_in_reward:  # ray_trainer.apply_kl_penalty, and the controller at trainer start
+        used["algorithm.kl_penalty"] = cfg.algorithm.kl_penalty
+        try:
+            get_kl_controller(cfg.algorithm.kl_ctrl)
+        except (NotImplementedError, AssertionError) as exc:
+            detail = str(exc) or f"type {cfg.algorithm.kl_ctrl.type!r} is neither fixed nor adaptive"
+            _fail("algorithm.kl_ctrl", f"veRL's get_kl_controller rejects it: {detail}")
+    probe = torch.zeros(1)
+    for key, estimator in used.items():
+        try:
+            kl_penalty(probe, probe, str(estimator))
+        except NotImplementedError:
+            _fail(key, f"{estimator!r} is not an estimator veRL's core_algos.kl_penalty implements"
+                  f"{_suggest(str(estimator), KL_ESTIMATORS)}; known: {', '.join(KL_ESTIMATORS)}")
+
+
+def check_token_budgets(cfg: Any) -> None:
+    """With dynamic batching every per-GPU token budget must hold one full-length sequence.
+
+    ``seqlen_balancing.rearrange_micro_batches`` asserts ``max_token_len >= max_seq_len`` (the budget times the
+    Ulysses sequence-parallel size), but only once a batch holds a sequence that long: hours into a run.
+    """
+    from verl.trainer.ppo.utils import need_critic, need_reference_policy
+    from verl.workers.config import CriticConfig
+
+    data, arr = cfg.data, cfg.actor_rollout_ref
+    longest = data.max_prompt_length + data.max_response_length
+    actor_dynamic, actor_sp = arr.actor.use_dynamic_bsz, arr.actor.ulysses_sequence_parallel_size
+    # (key, tokens per GPU, dynamic batching on, sequence-parallel size), as engine_workers hands them to engines;
+    # the actor's engine computes the old log-probs with the rollout's budget.
+    budgets = [
+        ("actor_rollout_ref.actor.ppo_max_token_len_per_gpu", arr.actor.ppo_max_token_len_per_gpu, actor_dynamic,
+         actor_sp),
+        ("actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu", arr.rollout.log_prob_max_token_len_per_gpu,
+         actor_dynamic, actor_sp),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if need_reference_policy(cfg):
+            ref = arr.ref
+            budgets.append(("actor_rollout_ref.ref.log_prob_max_token_len_per_gpu", ref.log_prob_max_token_len_per_gpu,
+                            ref.log_prob_use_dynamic_bsz, ref.ulysses_sequence_parallel_size))
+        if need_critic(cfg):
+            critic = cfg.critic
+            critic_sp = critic.ulysses_sequence_parallel_size
+            for name in ("ppo_max_token_len_per_gpu", "ppo_infer_max_token_len_per_gpu"):  # the latter: no yaml key
+                budgets.append((f"critic.{name}", critic.get(name, getattr(CriticConfig, name)),
+                                critic.use_dynamic_bsz, critic_sp))
+    for key, tokens, dynamic, sp in budgets:
+        if dynamic and tokens * sp < longest:
+            times_sp = f" x sequence-parallel {sp}" if sp > 1 else ""
+            _fail(key, f"{tokens} tokens per GPU{times_sp} cannot hold one full-length sequence (max_prompt_length "
+                  f"{data.max_prompt_length} + max_response_length {data.max_response_length} = {longest}); "
+                  "veRL's dynamic batching asserts max_token_len >= the longest sequence once one appears")
+
+
+def check_reward_manager(cfg: Any) -> None:
+    """The reward manager must resolve as veRL's reward loop resolves it, or every reward worker dies at start."""
+    from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER  # filled by the package import
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
+
+    manager = cfg.reward.reward_manager
+    if manager.source == "register" and manager.name not in REWARD_MANAGER:
+        _fail("reward.reward_manager.name", f"{manager.name!r} is not a reward manager veRL registers"
+              f"{_suggest(str(manager.name), REWARD_MANAGER)}; known: {', '.join(REWARD_MANAGER)}")
+    try:
+        resolve_reward_manager_cls(cfg)
+    except (ValueError, AssertionError, AttributeError, ImportError, OSError) as exc:
+        _fail("reward.reward_manager", f"veRL cannot resolve it: {exc}")
+
+
 def check_reward_function(cfg: Any) -> None:
-    """Import the reward as veRL's reward loop will (``load_extern_object``) and check its keyword arguments."""
+    """Import the reward as veRL's reward loop will (``load_extern_object``) and bind veRL's call to it.
+
+    Every ``reward_kwargs`` key must be a named parameter: a function with ``**kwargs`` would swallow a
+    misspelled one and train with the default silently.
+    """
     from verl.utils.import_utils import load_extern_object
 
     spec = cfg.reward.get("custom_reward_function") or {}
@@ -293,11 +404,26 @@ def check_reward_function(cfg: Any) -> None:
         _fail("reward.custom_reward_function.path", f"{path} does not import: {exc}")
     if not callable(fn):
         _fail("reward.custom_reward_function.name", f"{name!r} in {path} is not callable")
-    params = inspect.signature(fn).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    for kwarg in spec.get("reward_kwargs") or {}:
-        if kwarg not in params and not takes_any:
-            _fail(f"reward.custom_reward_function.reward_kwargs.{kwarg}", f"{name}() takes no argument {kwarg!r}")
+    signature = inspect.signature(fn)
+    named = [
+        p.name for p in signature.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    passed = dict.fromkeys(REWARD_CALL_KWARGS)
+    if cfg.reward.reward_model.enable:
+        passed.update(dict.fromkeys(REWARD_MODEL_CALL_KWARGS))
+    reward_kwargs = dict(spec.get("reward_kwargs") or {})
+    for kwarg in reward_kwargs:
+        key = f"reward.custom_reward_function.reward_kwargs.{kwarg}"
+        if kwarg in passed:
+            _fail(key, f"overrides the {kwarg!r} veRL passes to {name}() for every sample")
+        if kwarg not in named:
+            _fail(key, f"{name}() has no parameter {kwarg!r}{_suggest(kwarg, named)}; its **kwargs would swallow "
+                  "it and the run would use the default")
+    call = ", ".join(f"{k}=..." for k in [*passed, *reward_kwargs])
+    try:
+        signature.bind(**passed, **reward_kwargs)
+    except TypeError as exc:
+        _fail("reward.custom_reward_function.name", f"{path}:{name}() cannot take veRL's call {name}({call}): {exc}")
 
 
 def check_script(script: Path, extra: list[str]) -> CheckReport:
@@ -307,7 +433,10 @@ def check_script(script: Path, extra: list[str]) -> CheckReport:
     cfg = compose_verl_config(report.overrides)
     check_algorithm_names(cfg)
     run_verl_validation(cfg)
+    check_kl_estimators(cfg)
+    check_token_budgets(cfg)
     report.warnings += check_batch_arithmetic(cfg)
+    check_reward_manager(cfg)
     check_reward_function(cfg)
     style = PROMPT_STYLE_OF_REWARD.get(cfg.reward.custom_reward_function.name, "alphamed")
     files = as_path_list(cfg.data.train_files) + as_path_list(cfg.data.val_files)
@@ -343,7 +472,8 @@ def summary(report: CheckReport) -> str:
         f"  algorithm  {cfg.algorithm.adv_estimator}, rollout.n {rollout.n}, {kl}",
         f"  batch      {data.train_batch_size} prompts/step ({data.train_batch_size * rollout.n} sequences), "
         f"PPO mini-batch {actor.ppo_mini_batch_size} prompts, {actor.ppo_epochs} epoch(s)",
-        f"  lengths    prompt {data.max_prompt_length}, response {data.max_response_length}",
+        f"  lengths    prompt {data.max_prompt_length}, response {data.max_response_length}"
+        + (f"; dynamic batches of {actor.ppo_max_token_len_per_gpu} tokens/GPU" if actor.use_dynamic_bsz else ""),
         f"  lr         actor {actor.optim.lr}" + (f", critic {critic}" if critic is not None else ""),
         f"  reward     {reward.path}:{reward.name}" + (f" {kwargs}" if kwargs else ""),
         f"  train      {_file_list(train)}",

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from alphamed.recipe.check import as_path_list, converter_hint, main, require_data
+from alphamed.recipe.check import KL_ESTIMATORS, as_path_list, converter_hint, main, require_data
 from tests.conftest import REPO_ROOT
 
 RECIPE = REPO_ROOT / "examples" / "run_alphamed_8b.sh"
+MED_RLVR = REPO_ROOT / "examples" / "run_med_rlvr_3b.sh"
+#: The 8B recipe's reward line, and where a reward kwarg goes on the command line.
+REWARD_NAME = "reward.custom_reward_function.name=compute_score"
+REWARD_KWARG = "+reward.custom_reward_function.reward_kwargs"
 
 
 @pytest.fixture(autouse=True)
@@ -21,10 +25,10 @@ def _empty_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_ROOT", str(tmp_path / "no_data"))
 
 
-def mutated(tmp_path: Path, old: str, new: str) -> Path:
-    """A copy of the 8B recipe with one edit; the edit must apply, or the test would check nothing."""
-    text = RECIPE.read_text()
-    assert text.count(old) == 1, f"{old!r} is not exactly once in {RECIPE}"
+def mutated(tmp_path: Path, old: str, new: str, recipe: Path = RECIPE) -> Path:
+    """A copy of a recipe (the 8B one unless told) with one edit; the edit must apply, or the test checks nothing."""
+    text = recipe.read_text()
+    assert text.count(old) == 1, f"{old!r} is not exactly once in {recipe}"
     script = tmp_path / "mutated.sh"
     script.write_text(text.replace(old, new))
     return script
@@ -54,7 +58,7 @@ def check_fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
         ),
         # a reward function name that does not exist
         (
-            "reward.custom_reward_function.name=compute_score",
+            REWARD_NAME,
             "reward.custom_reward_function.name=compute_scores",
             ["reward.custom_reward_function.name: 'compute_scores' does not exist in pkg://alphamed.reward_score"],
         ),
@@ -82,6 +86,52 @@ def check_fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
             "ROLLOUT_TP=${ROLLOUT_TP:-3}",
             ["actor_rollout_ref.rollout.tensor_model_parallel_size: a rollout replica of 3 GPUs"],
         ),
+        # a function veRL's reward manager cannot call as fn(data_source=, solution_str=, ground_truth=, extra_info=)
+        (
+            REWARD_NAME,
+            "reward.custom_reward_function.name=extract_answer",
+            [
+                "reward.custom_reward_function.name: pkg://alphamed.reward_score:extract_answer() cannot take "
+                "veRL's call extract_answer(data_source=..., solution_str=..., ground_truth=..., extra_info=...)",
+                "missing a required argument: 'text'",
+            ],
+        ),
+        # a misspelled reward kwarg, which compute_score's **kwargs would swallow
+        (
+            REWARD_NAME,
+            f"{REWARD_NAME}\n    {REWARD_KWARG}.wrong_scor=-1",
+            [
+                "reward.custom_reward_function.reward_kwargs.wrong_scor: compute_score() has no parameter 'wrong_scor'",
+                "did you mean wrong_score?",
+            ],
+        ),
+        # a reward kwarg that would replace what veRL passes for every sample
+        (
+            REWARD_NAME,
+            f"{REWARD_NAME}\n    {REWARD_KWARG}.ground_truth=A",
+            ["reward_kwargs.ground_truth: overrides the 'ground_truth' veRL passes to compute_score()"],
+        ),
+        # a KL estimator core_algos.kl_penalty does not implement (NotImplementedError at the first actor update)
+        (
+            "kl_loss_type=low_var_kl",
+            "kl_loss_type=low_var_kll",
+            ["actor_rollout_ref.actor.kl_loss_type: 'low_var_kll' is not an estimator", "did you mean low_var_kl"],
+        ),
+        # a reward manager veRL's registry does not have ("Unknown reward manager" in every reward worker)
+        (
+            REWARD_NAME,
+            f"{REWARD_NAME}\n    reward.reward_manager.name=naieve",
+            ["reward.reward_manager.name: 'naieve' is not a reward manager veRL registers", "did you mean naive?"],
+        ),
+        # a per-GPU token budget below one full-length sequence (veRL's seqlen_balancing assertion, mid-run)
+        (
+            "MAX_TOKENS_PER_GPU=${MAX_TOKENS_PER_GPU:-$(((MAX_PROMPT_LEN + MAX_RESPONSE_LEN) * 4))}",
+            "MAX_TOKENS_PER_GPU=${MAX_TOKENS_PER_GPU:-4000}",
+            [
+                "actor_rollout_ref.actor.ppo_max_token_len_per_gpu: 4000 tokens per GPU cannot hold one full-length "
+                "sequence (max_prompt_length 2048 + max_response_length 2048 = 4096)"
+            ],
+        ),
         # names veRL does not register
         ("algorithm.adv_estimator=grpo", "algorithm.adv_estimator=gpro", ["algorithm.adv_estimator: 'gpro' is not"]),
         ("rollout.name=vllm", "rollout.name=vlm", ["actor_rollout_ref.rollout.name: 'vlm' in mode 'async' is not"]),
@@ -96,6 +146,61 @@ def test_mutation_is_rejected(
     err = check_fails(capsys, str(mutated(tmp_path, old, new)))
     for text in expected:
         assert text in err, err
+
+
+def test_misspelled_med_rlvr_reward_kwarg_is_rejected_and_the_right_one_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    kwarg = "    reward.custom_reward_function.name=compute_score_med_rlvr\n"
+    typo = mutated(tmp_path, kwarg, f"{kwarg}    {REWARD_KWARG}.format_penality=-0.5\n", MED_RLVR)
+    err = check_fails(capsys, str(typo))
+    assert "reward_kwargs.format_penality: compute_score_med_rlvr() has no parameter 'format_penality'" in err
+    assert "did you mean format_penalty?" in err
+    assert main([str(MED_RLVR), "--", f"{REWARD_KWARG}.format_penalty=-0.5"]) == 0
+    assert "compute_score_med_rlvr {'format_penalty': -0.5}" in capsys.readouterr().out
+
+
+def test_reward_model_keywords_are_part_of_the_call(capsys: pytest.CaptureFixture) -> None:
+    """With a reward model veRL also passes reward_router_address and reward_model_tokenizer; ours take **kwargs."""
+    assert main([str(RECIPE), "--", "reward.reward_model.enable=True", "reward.reward_model.model_path=/m/rm"]) == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["algorithm.use_kl_in_reward=True", "algorithm.kl_penalty=ful"], "algorithm.kl_penalty: 'ful' is not an"),
+        (["algorithm.use_kl_in_reward=True", "algorithm.kl_ctrl.type=adaptiv"], "algorithm.kl_ctrl: veRL's get_kl"),
+        (["actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=4000"], "ref.log_prob_max_token_len_per_gpu: 4000"),
+        (["actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=4000"], "rollout.log_prob_max_token_len_per_gpu"),
+    ],
+)
+def test_kl_and_token_budget_overrides_are_rejected(
+    overrides: list[str], expected: str, capsys: pytest.CaptureFixture
+) -> None:
+    assert expected in check_fails(capsys, str(RECIPE), "--", *overrides)
+
+
+def test_critic_budget_is_checked_and_sequence_parallel_counts(capsys: pytest.CaptureFixture) -> None:
+    err = check_fails(capsys, str(MED_RLVR), "--", "critic.ppo_max_token_len_per_gpu=4000")
+    assert "critic.ppo_max_token_len_per_gpu: 4000 tokens per GPU" in err
+    # veRL's budget is per GPU times the Ulysses group: 2 x 3000 holds a 4096-token sequence
+    actor = "actor_rollout_ref.actor"
+    sp = [f"{actor}.ulysses_sequence_parallel_size=2", f"{actor}.ppo_max_token_len_per_gpu=3000"]
+    assert main([str(MED_RLVR), "--", *sp]) == 0
+    capsys.readouterr()
+
+
+def test_every_listed_kl_estimator_is_one_verl_implements() -> None:
+    """KL_ESTIMATORS only feeds "did you mean"; it must not offer a name veRL's kl_penalty would refuse."""
+    import torch
+    from verl.trainer.ppo.core_algos import kl_penalty
+
+    probe = torch.zeros(2)
+    for estimator in KL_ESTIMATORS:
+        assert kl_penalty(probe, probe, estimator).shape == probe.shape, estimator
+    with pytest.raises(NotImplementedError):
+        kl_penalty(probe, probe, "full")
 
 
 def test_overrides_after_double_dash_are_checked_too(capsys: pytest.CaptureFixture) -> None:
@@ -142,6 +247,23 @@ def test_hints_name_the_converter_or_the_mix() -> None:
         "python data_preprocess/mmlu_pro.py --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
     )
     assert converter_hint(Path("/d/mix/train.parquet"), "alphamed").startswith("alphamed mix")
+
+
+def test_annotated_file_hint_names_the_split_and_the_annotator(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    annotated = tmp_path / "medqa" / "train.annotated.parquet"
+    plain = annotated.with_name("train.parquet")
+    annotate = f"alphamed annotate --input {plain} --output {annotated} --model REFERENCE_MODEL"
+    # the converter output is missing too: convert first (split "train", not "train.annotated"), then annotate
+    hint = converter_hint(annotated, "alphamed")
+    assert hint.startswith(f"python data_preprocess/medqa.py --split train --local_save_dir {plain.parent}, then ")
+    assert annotate in hint and "train.annotated " not in hint.split(", then")[0]
+    assert main(["--require-data", "alphamed", str(annotated)]) == 1
+    assert f"ERROR: missing data file {annotated}; make it with: python data_preprocess/medqa.py" in (
+        capsys.readouterr().err
+    )
+    plain.parent.mkdir()
+    plain.write_bytes(b"")
+    assert converter_hint(annotated, "alphamed").startswith(annotate)
 
 
 def test_file_lists_parse_like_hydra_values() -> None:

@@ -70,7 +70,7 @@ def test_every_script_passes_the_checker_without_data(empty_data_root: Path, cap
     ("script", "expected"),
     [
         ("run_alphamed_8b.sh", ["meta-llama/Llama-3.1-8B-Instruct", "1 node(s) x 8 GPUs", "grpo", ":compute_score"]),
-        ("run_alphamed_70b.sh", ["meta-llama/Llama-3.1-70B-Instruct", "4 node(s) x 8 GPUs", "TP 8"]),
+        ("run_alphamed_70b.sh", ["meta-llama/Llama-3.1-70B-Instruct", "4 node(s) x 8 GPUs", "TP 8", "8192 tokens/GPU"]),
         ("run_alphamed_3b.sh", ["Qwen/Qwen2.5-3B-Instruct", "TP 1"]),
         ("run_alphamed_7b.sh", ["Qwen/Qwen2.5-7B-Instruct", "TP 2"]),
         ("run_med_rlvr_3b.sh", ["Qwen/Qwen2.5-3B\n", "gae", "critic 1e-05", ":compute_score_med_rlvr"]),
@@ -106,6 +106,20 @@ def test_env_knobs_reach_the_config(
     assert main([str(EXAMPLES / "run_alphamed_8b.sh")]) == 0
     out = capsys.readouterr().out
     assert "2 node(s) x 8 GPUs" in out and "TP 4" in out and "256 prompts/step" in out and "/m/llama" in out
+
+
+def test_70b_token_budget_follows_the_lengths(
+    empty_data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Two full-length sequences per GPU by default, however long the response; a fixed budget below one fails."""
+    script = str(EXAMPLES / "run_alphamed_70b.sh")
+    monkeypatch.setenv("MAX_RESPONSE_LEN", "8192")
+    assert main([script]) == 0
+    assert "prompt 2048, response 8192; dynamic batches of 20480 tokens/GPU" in capsys.readouterr().out
+    monkeypatch.setenv("MAX_TOKENS_PER_GPU", "8192")
+    assert main([script]) == 1
+    err = capsys.readouterr().err
+    assert "actor_rollout_ref.actor.ppo_max_token_len_per_gpu: 8192 tokens per GPU cannot hold one" in err
 
 
 def test_missing_data_stops_the_script_before_the_launcher(tmp_path: Path) -> None:
