@@ -19,7 +19,7 @@ spec file and the dotted field (``uniform_levels.yaml: sources.medqa.count: must
       quotas: {2: 300, 3: 300}       # exact items per level per source (count = their sum)
     decontaminate:                   # absent = no decontamination
       eval: default                  # the six benchmarks (EVAL_SPLITS under --data_root), or {source: paths}
-      ngram: 13                      # word n-gram length
+      ngram: 13                      # word n-gram length (pairs of items under 4 x ngram words: also 6-grams)
       threshold: 0.5                 # n-gram overlap coefficient at or above which a training item is removed
 """
 

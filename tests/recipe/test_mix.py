@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from alphamed.data_preprocess import EVAL_SPLITS
+from alphamed.data_preprocess import EVAL_SPLITS, medmcqa, medqa
 from alphamed.data_preprocess.parquet_io import read_records_parquet, write_records_parquet
-from alphamed.data_preprocess.schema import McqItem, to_verl_record
+from alphamed.data_preprocess.schema import McqItem, from_verl_record, to_verl_record
 from alphamed.recipe.decontamination import EvalIndex, item_words
 from alphamed.recipe.mix import apportion, main
 from alphamed.recipe.mix_spec import load_spec, preset_names
+from tests.conftest import REPO_ROOT
 
 WORDS = (
     "patient presents fever cough dyspnea chest pain abdominal tenderness renal hepatic cardiac murmur rash "
@@ -182,7 +183,8 @@ def test_decontamination_removes_planted_overlaps_only(tmp_path: Path) -> None:
     kept = {r["extra_info"]["id"] for r in read_records_parquet(tmp_path / "out.parquet")}
     assert kept == {item.id for item in train} - {train[3].id, train[8].id, train[11].id}
     report = manifest["decontamination"]
-    assert report["removed"] == {"medqa": {"medqa": {"exact": 1, "ngram": 1}, "pubmedqa": {"ngram": 1}}}
+    # train[11]'s question is copied with other options: a specific question alone is an exact match
+    assert report["removed"] == {"medqa": {"medqa": {"exact": 1, "ngram": 1}, "pubmedqa": {"exact": 1}}}
     assert report["removed_total"] == 3
     assert report["eval_items"] == {"medqa": 33, "pubmedqa": 1}
     assert set(report["eval_files"]) == {str(tmp_path / "medqa_test.parquet"), str(tmp_path / "pubmedqa_test.parquet")}
@@ -197,6 +199,111 @@ def test_ngram_threshold_and_short_items() -> None:
     hit = index.match(item_words("one two three four five six seven eight nine ten eleven", ["x", "y"]))
     assert hit is not None and hit.kind == "ngram" and hit.overlap >= 0.5
     assert index.match(item_words("one two", ["x"])) is None  # shorter than n: only an exact copy could match
+
+
+def converted(converter, source: Path, split: str, out: Path) -> list[McqItem]:
+    """The items a converter writes for ``split`` of a release file (what ``alphamed prepare`` makes)."""
+    assert converter.main(["--local_dataset_path", str(source), "--split", split, "--local_save_dir", str(out)]) == 0
+    return [from_verl_record(record) for record in read_records_parquet(out / f"{split}.parquet")]
+
+
+def pluralised(question: str) -> str | None:
+    """``question`` with the word nearest its middle (letters only, longer than 3, no final s) given an s."""
+    words = question.split()
+    middle = len(words) // 2
+    for j in sorted(range(len(words)), key=lambda k: (abs(k - middle), k)):
+        if words[j].isalpha() and len(words[j]) > 3 and not words[j].endswith("s"):
+            return " ".join([*words[:j], words[j] + "s", *words[j + 1 :]])
+    return None
+
+
+def test_short_copies_with_one_option_or_word_changed_are_removed(tmp_path: Path) -> None:
+    """The reviewer's reproduction: the 29 shipped MedMCQA validation items (~30 words with options, so few
+    13-grams) copied with one option dropped, the last replaced, or one word pluralised; each variant must hit
+    its own source item (every item is its own evaluation set here), never another one."""
+    items = converted(medmcqa, REPO_ROOT / "examples/data/medmcqa/dev.json", "validation", tmp_path)
+    assert len(items) == 29
+    index = EvalIndex(n=13, threshold=0.5)
+    for item in items:
+        index.add(item.id, [(item.question, item.options)])
+    caught: Counter[str] = Counter()
+    tried: Counter[str] = Counter()
+    for item in items:
+        options = list(item.options)
+        variants = {"dropped": (item.question, options[1:]), "replaced": (item.question, [*options[:-1], "None"])}
+        if (plural := pluralised(item.question)) is not None:
+            variants["pluralised"] = (plural, options)
+        for name, (question, opts) in variants.items():
+            tried[name] += 1
+            hit = index.match(item_words(question, opts))
+            assert hit is None or hit.eval_name == item.id, (name, item.question, hit)
+            caught[name] += hit is not None
+    assert caught["dropped"] == tried["dropped"] == 29  # the old index missed 12
+    assert caught["replaced"] == tried["replaced"] == 29  # the old index missed 13 ("None of the above": 22)
+    # a changed word costs up to 6 of the 6-grams short items are compared with: items under ~17 words may slip
+    assert caught["pluralised"] >= tried["pluralised"] - 1 and tried["pluralised"] >= 25  # the old index: 14/25
+
+
+def test_generic_stems_need_matching_options_specific_questions_do_not() -> None:
+    index = EvalIndex(n=13, threshold=0.5)
+    index.add(
+        "ev",
+        [
+            ("Which of the following is true?", ["Aspirin", "Heparin", "Warfarin", "Digoxin"]),
+            ("Which of the following statements is not true?", ["A vein", "An artery", "A nerve", "A muscle"]),
+            ("Drug of choice for absence seizures is", ["Ethosuximide", "Valproate", "Phenytoin", "Carbamazepine"]),
+            ("Gait apraxia is seen in thromboembolic episodes involving the", ["ACA", "MCA", "PCA", "Basilar"]),
+        ],
+    )
+    # a generic stem with other options is another question, by exact question or by n-grams
+    assert index.match(item_words("Which of the following is true?", ["Gout", "Lupus", "Sarcoid", "Flu"])) is None
+    assert index.match(item_words("Which of the following statements is not true?", ["Lung", "Liver", "Eye"])) is None
+    assert index.match(item_words("Which of the following statements is not true about the liver?", ["A", "B"])) is None
+    # ... but the same stem with most options kept is the same item
+    hit = index.match(item_words("Which of the following is true?", ["Aspirin", "Heparin", "Warfarin", "Insulin"]))
+    assert hit is not None and hit.kind == "exact"
+    # a short question is not specific either: its options must match
+    assert index.match(item_words("Drug of choice for absence seizures is", ["Insulin", "Heparin"])) is None
+    assert index.match(item_words("Drug of choice for absence seizures is", ["Ethosuximide", "Valproate"])) is not None
+    # a specific question is the same item whatever its options
+    hit = index.match(item_words("Gait apraxia is seen in thromboembolic episodes involving the:", ["X", "Y"]))
+    assert hit is not None and hit.kind == "exact"
+    hit = index.match(item_words("Gait apraxia is seen in thromboembolic episodes involving the", ["ACA", "MCA"]))
+    assert hit is not None
+
+
+def test_short_items_use_short_ngrams_long_items_the_spec_n() -> None:
+    index = EvalIndex(n=13, threshold=0.5)
+    question = "Retraction of the mandible is achieved mainly by which muscle of mastication in adults"
+    options = ["Lateral pterygoid", "Temporalis", "Medial pterygoid", "Masseter"]
+    index.add("ev", [(question, options)])
+    # 20 words: one changed word in the middle leaves 13-gram overlap at 0 but 6-gram overlap >= 0.5
+    changed = question.replace("mainly", "chiefly")
+    hit = index.match(item_words(changed, options))
+    assert hit is not None and hit.kind == "ngram" and hit.overlap >= 0.5
+    # a long training item wrapping it is compared at n = 13 and, still sharing all its 13-grams, is caught
+    wrapped = " ".join(WORDS[:60]) + " " + question
+    assert index.match(item_words(wrapped, options)) is not None
+    # other muscles, other question, same clinical phrase: not a copy
+    other = "Protrusion of the mandible is achieved mainly by contraction of which muscle in adults"
+    assert index.match(item_words(other, ["Buccinator", "Platysma", "Orbicularis", "Digastric"])) is None
+
+
+def test_real_benchmarks_do_not_match_each_other(shared_data: Path, tmp_path: Path) -> None:
+    """False positives: MedMCQA validation (4,183 short items) against MedQA test (1,273 vignettes) share no
+    question, so every match would be a false one."""
+    index = EvalIndex(n=13, threshold=0.5)
+    eval_items = converted(
+        medqa, shared_data / "medqa/US_4_options_phrases_no_exclude_test.jsonl", "test", tmp_path / "medqa"
+    )
+    index.add("medqa", ((item.question, item.options) for item in eval_items))
+    train = converted(
+        medmcqa, shared_data / "medmcqa/RECONSTRUCTED_raw_format_dev.jsonl", "validation", tmp_path / "medmcqa"
+    )
+    assert len(eval_items) == 1273 and len(train) > 4000
+    assert [item.id for item in train if index.match(item_words(item.question, item.options))] == []
+    # the control: their own copies are found
+    assert all(index.match(item_words(item.question, item.options[1:])) for item in eval_items[:200])
 
 
 def test_exact_duplicates_across_sources_are_removed_and_counted(tmp_path: Path) -> None:
