@@ -398,7 +398,11 @@ def _no_cyclic_gc():
         yield
     finally:
         if was_enabled:
+            # freeze + unfreeze hands the split's objects to the oldest generation without scanning them, so
+            # re-enabling does not start with one full collection over everything built meanwhile.
+            gc.freeze()
             gc.enable()
+            gc.unfreeze()
 
 
 def run_conversion(
