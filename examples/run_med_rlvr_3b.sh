@@ -47,8 +47,10 @@ LOGGER=${LOGGER:-"['console','wandb']"}
 # veRL writes every validation's generations here (one <step>.jsonl); `alphamed eval --from_verl_dump` scores them
 VAL_DUMP_DIR=${VAL_DUMP_DIR:-checkpoints/${PROJECT_NAME}/${EXPERIMENT_NAME}/val_generations}
 
-# Stop here, not after Ray has reserved the GPUs, when a data file is missing.
-${PYTHON} -m alphamed.recipe.check --require-data med_rlvr "${TRAIN_FILES}" "${VAL_FILES}"
+# The data gate (a missing data file stops the run before Ray reserves a GPU) and the data / trainer groups.
+RECIPE_PROMPT_STYLE=med_rlvr
+# shellcheck source=examples/_recipe_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_recipe_common.sh"
 
 algorithm=(
     algorithm.adv_estimator=gae
@@ -57,15 +59,6 @@ algorithm=(
     algorithm.use_kl_in_reward=False
 )
 
-data=(
-    data.train_files="${TRAIN_FILES}"
-    data.val_files="${VAL_FILES}"
-    data.train_batch_size="${TRAIN_BATCH_SIZE}"
-    data.max_prompt_length="${MAX_PROMPT_LEN}"
-    data.max_response_length="${MAX_RESPONSE_LEN}"
-    data.filter_overlong_prompts=True
-    data.truncation=error
-)
 
 actor=(
     actor_rollout_ref.model.path="${MODEL_PATH}"
@@ -107,19 +100,6 @@ reward=(
     reward.custom_reward_function.name=compute_score_med_rlvr
 )
 
-trainer=(
-    trainer.nnodes="${NNODES}"
-    trainer.n_gpus_per_node="${N_GPUS_PER_NODE}"
-    trainer.total_epochs="${TOTAL_EPOCHS}"
-    trainer.test_freq="${TEST_FREQ}"
-    trainer.save_freq="${SAVE_FREQ}"
-    trainer.val_before_train=True
-    trainer.critic_warmup=0
-    trainer.project_name="${PROJECT_NAME}"
-    trainer.experiment_name="${EXPERIMENT_NAME}"
-    trainer.validation_data_dir="${VAL_DUMP_DIR}"
-    trainer.logger="${LOGGER}"
-)
 
 ${LAUNCHER} \
     "${algorithm[@]}" \

@@ -6,6 +6,7 @@ Each case is a mutated copy of the shipped 8B recipe, so the checker sees exactl
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ def mutated(tmp_path: Path, old: str, new: str, recipe: Path = RECIPE) -> Path:
     assert text.count(old) == 1, f"{old!r} is not exactly once in {recipe}"
     script = tmp_path / "mutated.sh"
     script.write_text(text.replace(old, new))
+    shutil.copy(recipe.parent / "_recipe_common.sh", tmp_path)  # what the recipes source, beside the copy
     return script
 
 

