@@ -238,7 +238,15 @@ def load_hub_rows(hub_id: str, config: str | None, split: str) -> list[RawRow]:
     """Rows of one split of the canonical HF hub dataset (``datasets.load_dataset``; needs the hub)."""
     import datasets
 
-    loaded = datasets.load_dataset(hub_id, config, split=split)
+    try:
+        loaded = datasets.load_dataset(hub_id, config, split=split)
+    except (ConnectionError, OSError, ValueError) as err:  # offline, gated, unknown split/config, bad cache
+        config_note = f", config {config!r}" if config else ""
+        raise ConversionError(
+            f"could not load {hub_id}{config_note} [{split}] from the Hugging Face hub ({type(err).__name__}: {err}); "
+            "for a gated dataset log in first (`huggingface-cli login`); without network access, pass the "
+            "release files with --local_dataset_path"
+        ) from err
     return [RawRow(f"{hub_id} [{split}] row {i}", row) for i, row in enumerate(loaded, start=1)]
 
 

@@ -199,3 +199,11 @@ def test_default_splits_the_source_lacks_are_noted_not_fatal(tmp_path: Path, cap
     assert "dev: not converted, hub copy has no 'dev' split" in capsys.readouterr().err
     with pytest.raises(SplitUnavailable, match="no 'dev' split"):
         _hub_like_conversion(tmp_path, "--split", "dev")
+
+
+def test_hub_failure_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """No network here (HF_HUB_OFFLINE=1): the hub path fails with what to do, not a traceback."""
+    assert medqa.main(["--split", "test", "--local_save_dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "could not load GBaker/MedQA-USMLE-4-options [test] from the Hugging Face hub" in err
+    assert "--local_dataset_path" in err and "Traceback" not in err
