@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +62,20 @@ def read_records_parquet(paths: str | Path | Iterable[str | Path]) -> list[dict[
         except pa.ArrowException as err:
             raise ValueError(f"{path}: not a readable parquet file ({err})") from err
     return rows
+
+
+def write_file_atomic(path: str | Path, write: Callable[[str], Any]) -> Path:
+    """Whatever ``write(temp_path)`` writes (a plot, say), moved to ``path`` only once it is complete."""
+    path = Path(path).expanduser()
+    _atomic_write(path, write)
+    return path
+
+
+def write_text_atomic(text: str, path: str | Path) -> Path:
+    """UTF-8 text written atomically: reports that a reader must never see half-written."""
+    return write_file_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_jsonl_atomic(rows: Iterable[Any], path: str | Path) -> Path:
+    """One compact JSON object per line (UTF-8 kept as is), written atomically."""
+    return write_text_atomic("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows), path)

@@ -40,7 +40,7 @@ __all__ = [
     "sidecar_meta_path",
 ]
 
-SIDECAR_FORMAT = 2  # 2: request seeds derive from request content (1: from batch and position)
+SIDECAR_FORMAT = 2  # raised whenever the same settings would generate other text (2: seeds from request content)
 
 
 class SidecarMismatchError(ValueError):
@@ -49,7 +49,11 @@ class SidecarMismatchError(ValueError):
 
 @dataclass
 class ItemResult:
-    """One item's prompt, its ``n`` responses and how each scored (one JSON line in the sidecar)."""
+    """One item's prompt, its ``n`` responses and how each scored (one JSON line in the sidecar).
+
+    ``pred``/``correct`` read each response with the prompt style's own extraction mode, the training reward's
+    rule (``strict`` for ``alphamed``, ``tagged`` for ``med_rlvr``); ``pred_lenient`` reads any answer format.
+    """
 
     id: str
     data_source: str
@@ -71,6 +75,11 @@ class ItemResult:
         if missing:
             raise ValueError(f"not an ItemResult: missing field(s) {', '.join(missing)}")
         return cls(**{f.name: d[f.name] for f in fields(cls)})
+
+    @property
+    def correct_lenient(self) -> list[bool]:
+        """Per response: is the lenient reading the gold letter (evaluation's primary accuracy)?"""
+        return [letter == self.gold for letter in self.pred_lenient]
 
     @property
     def accuracy(self) -> float:
@@ -227,7 +236,7 @@ def _score(job: _Job, responses: Sequence[str], response_tokens: Sequence[int | 
 def score_record(
     record: Mapping[str, Any], responses: Sequence[str], response_tokens: Sequence[int | None] | None = None
 ) -> ItemResult:
-    """Score responses that were generated elsewhere (e.g. veRL's validation dumps) exactly as :func:`run_items`
+    """Score responses that were generated elsewhere (veRL's validation dumps) exactly as :func:`run_items`
     scores its own: the prompt style's extraction mode for ``pred``/``correct``, lenient beside it."""
     tokens = [None] * len(responses) if response_tokens is None else list(response_tokens)
     if len(tokens) != len(responses):
@@ -247,14 +256,7 @@ def _check_reuse(job: _Job, done: ItemResult, sidecar: Path) -> None:
 def _generate_batch(
     jobs: Sequence[_Job], backend: GenerationBackend, sampling: SamplingConfig, batch: int
 ) -> list[list[str]]:
-    outputs = backend.generate(
-        [job.prompt for job in jobs],
-        sampling.n,
-        sampling.max_tokens,
-        sampling.temperature,
-        sampling.top_p,
-        sampling.seed,  # backends derive each request's seed from its content (generate.request_seed)
-    )
+    outputs = backend.generate([job.prompt for job in jobs], sampling)
     if len(outputs) != len(jobs) or any(len(texts) != sampling.n for texts in outputs):
         shape = [len(texts) for texts in outputs]
         raise GenerationError(

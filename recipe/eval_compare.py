@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from alphamed.data_preprocess.parquet_io import write_json_atomic
+from alphamed.data_preprocess.parquet_io import write_json_atomic, write_text_atomic
 from alphamed.recipe.eval_report import BenchmarkMetrics, average_row, load_metrics, plot_accuracy
+from alphamed.recipe.rendering import markdown_table
 
 
 def _cell(m: BenchmarkMetrics | None) -> str:
@@ -39,17 +40,16 @@ def compare_table(runs: dict[str, list[BenchmarkMetrics]]) -> str:
     lookup = {label: {m.benchmark: m for m in rows} for label, rows in runs.items()}
     header = ["benchmark", *(f"{label} acc % (95% CI)" for label in labels)]
     header += [f"Δ {label} vs {labels[0]}" for label in labels[1:]]
-    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    body = []
     for name in benchmarks:
         cells = [name, *(_cell(lookup[label].get(name)) for label in labels)]
         cells += [_delta(lookup[label].get(name), lookup[labels[0]].get(name)) for label in labels[1:]]
-        lines.append("| " + " | ".join(cells) + " |")
+        body.append(cells)
     averages = {label: average_row(rows) for label, rows in runs.items()}
     cells = ["**average (unweighted)**"]
     cells += [f"{100 * avg['accuracy']:.1f} ({avg['benchmarks']} benchmarks)" for avg in averages.values()]
     cells += [f"{100 * (averages[label]['accuracy'] - averages[labels[0]]['accuracy']):+.1f}" for label in labels[1:]]
-    lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_table(header, [*body, cells], numeric=True)
 
 
 def compare(run_dirs: Sequence[str | Path], output_dir: str | Path, labels: Sequence[str] | None = None) -> dict:
@@ -70,10 +70,10 @@ def compare(run_dirs: Sequence[str | Path], output_dir: str | Path, labels: Sequ
     table = compare_table(runs)
     lines = ["# Evaluation comparison", "", table, "", "Accuracy uses lenient extraction; CI = Wilson 95%.", ""]
     lines += [f"- {name}: `{models[name]}` ({Path(d).expanduser()})" for name, d in zip(names, run_dirs, strict=True)]
-    md_path = out / "compare.md"
-    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    payload = {"runs": {name: {"model": models[name], "benchmarks": [asdict(m) for m in rows]}
-                        for name, rows in runs.items()}}
+    md_path = write_text_atomic("\n".join(lines) + "\n", out / "compare.md")
+    payload = {
+        "runs": {name: {"model": models[name], "benchmarks": [asdict(m) for m in rows]} for name, rows in runs.items()}
+    }
     return {
         "md": md_path,
         "json": write_json_atomic(payload, out / "compare.json"),

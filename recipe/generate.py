@@ -2,21 +2,20 @@
 and any OpenAI-compatible HTTP server, so difficulty annotation and evaluation share one code path.
 
 Every backend takes chat messages and applies the model's own chat template, exactly as veRL does in training;
-every backend returns ``n`` completions per request, in request order. Randomness is a function of ``seed``
-only (per-request seeds are derived from it by position), which is what lets a resumed run reproduce an
-uninterrupted one. Heavy libraries (vllm, torch, transformers, openai) are imported only by the backend chosen.
+every backend returns ``n`` completions per request, in request order. Randomness is a function of the
+run's seed and each request's content only (:func:`request_seed`), which is what lets a resumed run reproduce
+an uninterrupted one. Heavy libraries (vllm, torch, transformers, openai) are imported only by the backend chosen.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import logging
 import os
-import random
 import sys
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ logger = logging.getLogger(__name__)
 Messages = list[dict[str, str]]
 
 BACKENDS = ("vllm", "hf", "openai")
+SAMPLES_HELP = "completions sampled per item"
 
 
 @dataclass(frozen=True)
@@ -57,23 +57,23 @@ class GenerationError(RuntimeError):
 
 @runtime_checkable
 class GenerationBackend(Protocol):
-    """What annotation and evaluation need from a model: ``n`` completions per chat, in order."""
+    """What annotation and evaluation need from a model: ``sampling.n`` completions per chat, in order.
+
+    ``sampling.seed`` is the run's seed; a backend derives each request's own seed from it and the request's
+    content (:func:`request_seed`), so an item's samples do not depend on its batch.
+    """
 
     name: str
     model: str
 
-    def generate(
-        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
-    ) -> list[list[str]]: ...
+    def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int | None]: ...
 
 
 def token_counts(tokenizer: Any, texts: Sequence[str]) -> list[int | None]:
-    """Lengths of ``texts`` in tokens with one batched tokenizer call; None each when there is no tokenizer.
-
-    Batched because counting one response at a time was most of annotation's own overhead (benchmarks/).
-    """
+    """Lengths of ``texts`` in tokens with one batched tokenizer call (per-text calls are slow on big runs);
+    None each when there is no tokenizer."""
     if tokenizer is None:
         return [None] * len(texts)
     if not texts:
@@ -101,7 +101,8 @@ def _resolve_model(model: str) -> str:
     return str(path.resolve()) if path.exists() else model
 
 
-def _load_tokenizer(path: str):
+def load_tokenizer(path: str) -> Any:
+    """A tokenizer from a local path or hub id; failures become one ValueError naming the path."""
     from transformers import AutoTokenizer
 
     try:
@@ -140,7 +141,7 @@ class HfBackend:
             torch_dtype = getattr(torch, dtype, None)
             if not isinstance(torch_dtype, torch.dtype):
                 raise ValueError(f"unknown --dtype {dtype!r}; use auto, float32, bfloat16 or float16")
-        self.tokenizer = _load_tokenizer(tokenizer or self.model)
+        self.tokenizer = load_tokenizer(tokenizer or self.model)
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -150,23 +151,21 @@ class HfBackend:
             raise ValueError(f"cannot load a causal LM from {self.model!r}: {err}") from err
         self._lm.to(self.device).eval()
 
-    def generate(
-        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
-    ) -> list[list[str]]:
+    def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]:
         import torch
 
         if not requests:
             return []
         texts = _chat_texts(self.tokenizer, requests, self.model)
         inputs = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        greedy = temperature == 0
+        n, greedy = sampling.n, sampling.temperature == 0
         options: dict[str, Any] = (
             {"do_sample": False}
             if greedy
             else {
                 "do_sample": True,
-                "temperature": temperature,
-                "top_p": top_p,
+                "temperature": sampling.temperature,
+                "top_p": sampling.top_p,
                 "top_k": 0,
                 "num_return_sequences": n,
             }
@@ -175,9 +174,10 @@ class HfBackend:
         with torch.random.fork_rng(devices=devices), torch.inference_mode():
             # One generator for the whole padded batch: HF sampling cannot be seeded per request, so the batch's
             # content picks the seed (the engine's batches are fixed by input order, which keeps resumes exact).
+            seed = sampling.seed
             torch.manual_seed(derive_seed(seed, *(request_seed(seed, messages) for messages in requests)))
             output = self._lm.generate(
-                **inputs, max_new_tokens=max_tokens, pad_token_id=self.tokenizer.pad_token_id, **options
+                **inputs, max_new_tokens=sampling.max_tokens, pad_token_id=self.tokenizer.pad_token_id, **options
             )
         decoded = self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
         if greedy:
@@ -225,14 +225,16 @@ class VllmBackend:
         self._llm = vllm.LLM(**engine_args)
         self.tokenizer = self._llm.get_tokenizer()
 
-    def generate(
-        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
-    ) -> list[list[str]]:
+    def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]:
         if not requests:
             return []
         params = [
             self._vllm.SamplingParams(
-                n=n, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=request_seed(seed, messages)
+                n=sampling.n,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                seed=request_seed(sampling.seed, messages),
             )
             for messages in requests
         ]
@@ -246,12 +248,13 @@ class VllmBackend:
 class OpenAIBackend:
     """Any OpenAI-compatible ``/v1/chat/completions`` server (``vllm serve``, SGLang, TGI, a hosted API).
 
-    Requests run on up to ``max_concurrency`` threads. 429, 5xx, timeouts and dropped connections are retried
-    with exponential backoff (``backoff_base * 2**attempt``, capped, with jitter, honouring ``Retry-After``);
-    401/403/404 and other 4xx fail at once with a clear error. A reply without choices (or not JSON) is an
-    error naming the request; a choice whose ``content`` is null counts as an empty response (it then scores
-    as an unreadable answer, which is what it is). When the server returns fewer than ``n`` choices (some
-    ignore ``n``), the rest are fetched one per call, each with its own derived seed.
+    Requests run on up to ``max_concurrency`` threads. Retrying is the openai SDK's own (429, 5xx, timeouts and
+    dropped connections; exponential backoff with jitter, ``Retry-After`` honoured), and each retry is logged as
+    a warning; what still fails after ``max_retries`` retries, and 401/403/404 or any other 4xx at once, becomes
+    one :class:`GenerationError` saying what to check. A reply without choices (or not JSON) is an error naming
+    the request; a choice whose ``content`` is null counts as an empty response (it then scores as an unreadable
+    answer, which is what it is). When the server returns fewer than ``n`` choices (some ignore ``n``), the rest
+    are fetched one per call, each with its own derived seed.
     """
 
     name = "openai"
@@ -264,8 +267,6 @@ class OpenAIBackend:
         max_concurrency: int = 16,
         request_timeout: float = 600.0,
         max_retries: int = 5,
-        backoff_base: float = 1.0,
-        backoff_max: float = 60.0,
         tokenizer: str | None = None,
     ):
         import openai
@@ -278,88 +279,74 @@ class OpenAIBackend:
         self.base_url = base_url
         self.max_concurrency = max_concurrency
         self.max_retries = max_retries
-        self.backoff_base = backoff_base
-        self.backoff_max = backoff_max
         self._openai = openai
         # Local servers accept any key; "EMPTY" is what vLLM's own docs use when none is configured.
         api_key = os.environ.get(api_key_env) or "EMPTY"
-        self._client = openai.OpenAI(base_url=base_url, api_key=api_key, timeout=request_timeout, max_retries=0)
-        self.tokenizer = _load_tokenizer(tokenizer) if tokenizer else None
+        self._client = openai.OpenAI(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=request_timeout,
+            max_retries=max_retries,
+            http_client=openai.DefaultHttpxClient(event_hooks={"request": [self._log_retry]}),
+        )
+        self.tokenizer = load_tokenizer(tokenizer) if tokenizer else None
 
-    def generate(
-        self, requests: Sequence[Messages], n: int, max_tokens: int, temperature: float, top_p: float, seed: int
-    ) -> list[list[str]]:
-        def one(position: int) -> list[str]:
-            return self._complete(position, requests[position], n, max_tokens, temperature, top_p, seed)
+    def _log_retry(self, request: Any) -> None:
+        """The SDK retries silently; a run waiting on a struggling server should say so, not look hung."""
+        retry = request.headers.get("x-stainless-retry-count", "0")
+        if retry.isdigit() and int(retry) > 0:
+            logger.warning("%s model %r: retrying (retry %s of %d)", self.base_url, self.model, retry, self.max_retries)
 
+    def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]:
         if not requests:
             return []
         pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests)))
         try:
-            futures = [pool.submit(one, position) for position in range(len(requests))]
+            futures = [pool.submit(self._complete, pos, messages, sampling) for pos, messages in enumerate(requests)]
             return [future.result() for future in futures]
         finally:  # on the first failure, queued requests are dropped instead of sent
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _complete(
-        self, position: int, messages: Messages, n: int, max_tokens: int, temperature: float, top_p: float, seed: int
-    ) -> list[str]:
-        texts = self._call(position, messages, n, max_tokens, temperature, top_p, request_seed(seed, messages))
-        extra = 0
-        while len(texts) < n:
-            extra += 1
-            one_seed = derive_seed(request_seed(seed, messages), "extra", extra)
-            texts += self._call(position, messages, 1, max_tokens, temperature, top_p, one_seed)
-        return texts[:n]
-
-    def _call(
-        self, position: int, messages: Messages, n: int, max_tokens: int, temperature: float, top_p: float, seed: int
-    ) -> list[str]:
-        openai = self._openai
+    def _complete(self, position: int, messages: Messages, sampling: SamplingConfig) -> list[str]:
         where = f"{self.base_url} model {self.model!r}, request {position}"
-        for attempt in range(self.max_retries + 1):
-            try:
-                reply = self._client.chat.completions.create(
-                    model=self.model,
-                    messages=list(messages),
-                    n=n,
-                    max_tokens=max_tokens,
-                    temperature=temperature,
-                    top_p=top_p,
-                    seed=seed,
-                )
-                return self._texts(reply, where)
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
-                raise GenerationError(
-                    f"{where}: the server refused the credentials (HTTP {err.status_code}); set the API key in the "
-                    f"environment variable named by --api_key_env. Server said: {err.message}"
-                ) from err
-            except openai.NotFoundError as err:
-                raise GenerationError(
-                    f"{where}: HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this "
-                    f"model name. Server said: {err.message}"
-                ) from err
-            except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as err:
-                # APITimeoutError is an APIConnectionError; InternalServerError covers every 5xx.
-                if attempt == self.max_retries:
-                    raise GenerationError(f"{where}: gave up after {attempt + 1} attempts: {err}") from err
-                delay = self._backoff(attempt, err)
-                logger.warning("%s: %s; retrying in %.2fs", where, type(err).__name__, delay)
-                time.sleep(delay)
-            except openai.APIStatusError as err:
-                raise GenerationError(f"{where}: HTTP {err.status_code}: {err.message}") from err
-            except (openai.APIResponseValidationError, json.JSONDecodeError) as err:
-                raise GenerationError(f"{where}: malformed reply from the server: {err}") from err
-        raise AssertionError("unreachable: the retry loop either returns or raises")
+        seed = request_seed(sampling.seed, messages)
+        texts = self._call(where, messages, sampling, sampling.n, seed)
+        extra = 0
+        while len(texts) < sampling.n:
+            extra += 1
+            texts += self._call(where, messages, sampling, 1, derive_seed(seed, "extra", extra))
+        return texts[: sampling.n]
 
-    def _backoff(self, attempt: int, err: Exception) -> float:
-        delay = min(self.backoff_max, self.backoff_base * 2**attempt) * (1 + 0.25 * random.random())
-        response = getattr(err, "response", None)
-        retry_after = response.headers.get("retry-after") if response is not None else None
+    def _call(self, where: str, messages: Messages, sampling: SamplingConfig, n: int, seed: int) -> list[str]:
+        openai = self._openai
         try:
-            return min(self.backoff_max, max(delay, float(retry_after))) if retry_after else delay
-        except ValueError:
-            return delay
+            reply = self._client.chat.completions.create(
+                model=self.model,
+                messages=list(messages),
+                n=n,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                seed=seed,
+            )
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
+            raise GenerationError(
+                f"{where}: the server refused the credentials (HTTP {err.status_code}); set the API key in the "
+                f"environment variable named by --api_key_env. Server said: {err.message}"
+            ) from err
+        except openai.NotFoundError as err:
+            raise GenerationError(
+                f"{where}: HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this "
+                f"model name. Server said: {err.message}"
+            ) from err
+        except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as err:
+            # What the SDK retries (APITimeoutError is an APIConnectionError; InternalServerError is any 5xx).
+            raise GenerationError(f"{where}: gave up after {self.max_retries + 1} attempts: {err}") from err
+        except openai.APIStatusError as err:
+            raise GenerationError(f"{where}: HTTP {err.status_code}: {err.message}") from err
+        except (openai.APIResponseValidationError, json.JSONDecodeError) as err:
+            raise GenerationError(f"{where}: malformed reply from the server: {err}") from err
+        return self._texts(reply, where)
 
     @staticmethod
     def _texts(reply: Any, where: str) -> list[str]:
@@ -381,22 +368,35 @@ class OpenAIBackend:
         return token_counts(self.tokenizer, texts)
 
 
-def build_backend(name: str, model: str, **options: Any) -> GenerationBackend:
-    """The backend called ``name`` for ``model``; ``options`` are that backend's constructor keywords."""
+def _backend_class(name: str) -> type:
     classes = {"vllm": VllmBackend, "hf": HfBackend, "openai": OpenAIBackend}
     if name not in classes:
         raise ValueError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
-    return classes[name](model, **options)
+    return classes[name]
+
+
+def build_backend(name: str, model: str, **options: Any) -> GenerationBackend:
+    """The backend called ``name`` for ``model``; ``options`` are that backend's constructor keywords."""
+    return _backend_class(name)(model, **options)
+
+
+# ---------------------------------------------------------------- command line (annotate, eval, this module)
 
 
 def add_generation_args(
     parser: argparse.ArgumentParser, *, samples_flag: str, default_samples: int, default_temperature: float
 ) -> None:
-    """The model, backend and sampling flags, spelled the same in every command (annotate, eval)."""
+    """The model, backend and sampling flags, spelled the same in every command (annotate, eval).
+
+    Backend-specific flags carry their constructor keyword's name: :func:`backend_from_args` passes each
+    backend exactly the flags its constructor takes. The samples flag is ``--k`` or ``--n`` by command, but
+    always lands in ``args.n``.
+    """
     group = parser.add_argument_group("generation")
     group.add_argument("--model", help="model: local checkpoint path or hub id (for openai: the served name)")
     group.add_argument("--backend", choices=BACKENDS, default="hf", help="vllm (GPU), hf (any device), openai")
-    group.add_argument(samples_flag, type=int, default=default_samples, help="completions sampled per item")
+    metavar = samples_flag.lstrip("-").upper()
+    group.add_argument(samples_flag, dest="n", metavar=metavar, type=int, default=default_samples, help=SAMPLES_HELP)
     group.add_argument("--max_tokens", type=int, default=4096, help="max new tokens per completion")
     group.add_argument("--temperature", type=float, default=default_temperature, help="0 = greedy")
     group.add_argument("--top_p", type=float, default=1.0)
@@ -413,42 +413,20 @@ def add_generation_args(
     group.add_argument("--max_concurrency", type=int, default=16, help="openai: requests in flight")
     group.add_argument("--request_timeout", type=float, default=600.0, help="openai: seconds per request")
     group.add_argument("--max_retries", type=int, default=5, help="openai: retries on 429/5xx/timeouts")
-    parser.set_defaults(_samples_dest=samples_flag.lstrip("-").replace("-", "_"))
-
-
-def backend_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The constructor keywords of ``args.backend`` taken from the parsed flags."""
-    if args.backend == "vllm":
-        return {
-            "tensor_parallel_size": args.tensor_parallel_size,
-            "gpu_memory_utilization": args.gpu_memory_utilization,
-            "max_model_len": args.max_model_len,
-            "dtype": args.dtype,
-            "tokenizer": args.tokenizer,
-        }
-    if args.backend == "hf":
-        return {"device": args.device, "dtype": args.dtype, "tokenizer": args.tokenizer}
-    return {
-        "base_url": args.base_url,
-        "api_key_env": args.api_key_env,
-        "max_concurrency": args.max_concurrency,
-        "request_timeout": args.request_timeout,
-        "max_retries": args.max_retries,
-        "tokenizer": args.tokenizer,
-    }
 
 
 def backend_from_args(args: argparse.Namespace) -> GenerationBackend:
     """The backend the flags of :func:`add_generation_args` describe."""
     if not args.model:
         raise ValueError("--model is required (a local checkpoint path or hub id; for openai the served name)")
-    return build_backend(args.backend, args.model, **backend_options_from_args(args))
+    names = list(inspect.signature(_backend_class(args.backend)).parameters)[1:]  # after the model
+    return build_backend(args.backend, args.model, **{name: getattr(args, name) for name in names})
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
     """The :class:`SamplingConfig` the flags of :func:`add_generation_args` describe."""
     return SamplingConfig(
-        n=getattr(args, args._samples_dest),
+        n=args.n,
         max_tokens=args.max_tokens,
         temperature=args.temperature,
         top_p=args.top_p,
@@ -464,14 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sampling = sampling_from_args(args)
     backend = backend_from_args(args)
-    [responses] = backend.generate(
-        [[{"role": "user", "content": args.prompt}]],
-        sampling.n,
-        sampling.max_tokens,
-        sampling.temperature,
-        sampling.top_p,
-        sampling.seed,
-    )
+    [responses] = backend.generate([[{"role": "user", "content": args.prompt}]], sampling)
     for i, (text, tokens) in enumerate(zip(responses, backend.count_tokens(responses), strict=True)):
         print(f"--- sample {i} ({tokens} tokens)\n{text}")
     return 0

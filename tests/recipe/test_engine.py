@@ -50,9 +50,9 @@ class CountingHf(HfBackend):
 
     calls: list[int]
 
-    def generate(self, requests, n, max_tokens, temperature, top_p, seed):
+    def generate(self, requests, sampling):
         self.calls.append(len(requests))
-        return super().generate(requests, n, max_tokens, temperature, top_p, seed)
+        return super().generate(requests, sampling)
 
 
 @pytest.fixture(scope="module")

@@ -8,26 +8,31 @@ import matplotlib.image
 import pytest
 
 from alphamed.recipe.cli import main as cli_main
+from alphamed.recipe.engine import ItemResult
 from alphamed.recipe.eval_compare import compare
-from alphamed.recipe.eval_report import ScoredItem, write_report
+from alphamed.recipe.eval_report import write_report
 from tests.recipe.eval_fixtures import png_size
 
 
 def _run(out, model: str, correct: dict[str, list[bool]]):
-    items = [
-        ScoredItem(
-            benchmark=name,
-            id=f"{name}-{i}",
-            prompt=[{"role": "user", "content": "q"}],
-            gold="A",
-            responses=["r"],
-            pred_lenient=["A" if ok else "B"],
-            pred_strict=["A" if ok else None],
-            response_tokens=[10],
-        )
+    items = {
+        name: [
+            ItemResult(
+                id=f"{name}-{i}",
+                data_source=name,
+                gold="A",
+                prompt_style="alphamed",
+                prompt=[{"role": "user", "content": "q"}],
+                responses=["r"],
+                pred=["A" if ok else None],
+                pred_lenient=["A" if ok else "B"],
+                correct=[ok],
+                response_tokens=[10],
+            )
+            for i, ok in enumerate(flags)
+        ]
         for name, flags in correct.items()
-        for i, ok in enumerate(flags)
-    ]
+    }
     write_report(items, out, {"model": model, "source": "test", "settings": {}})
     return out
 
