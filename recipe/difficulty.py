@@ -30,7 +30,7 @@ from alphamed.recipe.generate import (
     GenerationBackend,
     GenerationError,
     add_generation_args,
-    backend_from_args,
+    open_backend,
     sampling_from_args,
 )
 from alphamed.recipe.rendering import grouped_bars, markdown_table
@@ -211,20 +211,23 @@ def main(argv: list[str] | None = None) -> int:
         records = load_records(args.input)  # bad input fails, naming file, row and field, before a model loads
         if not records:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
-        backend = backend_from_args(args)
-        annotate(
-            records,
-            backend,
-            sampling,
-            args.output,
-            sidecar=args.sidecar,
-            edges=args.pass_rate_edges,
-            batch_size=args.batch_size,
-            inputs=args.input,
-        )
+        with open_backend(args) as backend:
+            annotate(
+                records,
+                backend,
+                sampling,
+                args.output,
+                sidecar=args.sidecar,
+                edges=args.pass_rate_edges,
+                batch_size=args.batch_size,
+                inputs=args.input,
+            )
     except (ValueError, FileNotFoundError, SidecarMismatchError, GenerationError, ImportError) as err:
         print(f"alphamed annotate: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("alphamed annotate: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     return 0
 
 

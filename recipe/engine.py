@@ -2,11 +2,14 @@
 
 Items go to a backend in fixed batches (batch ``b`` = records ``b*B … (b+1)*B - 1``; each request's seed is
 derived from the run's seed and the request's content), each response is scored with the same extractor the
-reward uses, and every finished batch is appended to a JSONL sidecar (flushed and fsynced) before the next
-starts. A restarted run reads the sidecar, skips the batches it already holds, and regenerates the rest with
+reward uses, and every finished batch is appended to a JSONL sidecar (flushed and fsynced) as it completes.
+A restarted run reads the sidecar, skips the batches it already holds, and regenerates the rest with
 the same seeds, so a run killed at any moment and restarted gives the same results as one that was never
-interrupted. The sidecar's settings live in a sibling ``<sidecar>.meta.json``; resuming under different
-settings is refused rather than mixed.
+interrupted. Batches run here one after another, or, with a :class:`~alphamed.recipe.generate.BatchDispatcher`
+backend (Ray replicas, :mod:`alphamed.recipe.replicas`), elsewhere and in any order: only this process
+writes the sidecar, and results are returned in input order, so neither changes the output. The sidecar's
+settings live in a sibling ``<sidecar>.meta.json``; resuming under different settings is refused rather than
+mixed.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,14 @@ from tqdm import tqdm
 from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
-from alphamed.recipe.generate import GenerationBackend, GenerationError, SamplingConfig
+from alphamed.recipe.generate import (
+    BatchDispatcher,
+    BatchOutput,
+    GenerationBackend,
+    GenerationError,
+    Messages,
+    SamplingConfig,
+)
 from alphamed.reward_score.extract import extract_answer
 
 __all__ = [
@@ -253,17 +263,21 @@ def _check_reuse(job: _Job, done: ItemResult, sidecar: Path) -> None:
         )
 
 
-def _generate_batch(
-    jobs: Sequence[_Job], backend: GenerationBackend, sampling: SamplingConfig, batch: int
-) -> list[list[str]]:
-    outputs = backend.generate([job.prompt for job in jobs], sampling)
-    if len(outputs) != len(jobs) or any(len(texts) != sampling.n for texts in outputs):
+def _generate_here(
+    backend: GenerationBackend, batches: Mapping[int, Sequence[Messages]], sampling: SamplingConfig
+) -> Iterator[BatchOutput]:
+    """The batches one after another in this process (a :class:`BatchDispatcher` spreads them instead)."""
+    for b, requests in batches.items():
+        outputs = backend.generate(requests, sampling)
+        yield b, outputs, backend.count_tokens([text for texts in outputs for text in texts])
+
+
+def _check_shape(outputs: Sequence[Sequence[str]], requests: int, backend: GenerationBackend, n: int, b: int) -> None:
+    if len(outputs) != requests or any(len(texts) != n for texts in outputs):
         shape = [len(texts) for texts in outputs]
         raise GenerationError(
-            f"backend {backend.name} returned {shape} completions for batch {batch} "
-            f"({len(jobs)} requests x n={sampling.n} expected)"
+            f"backend {backend.name} returned {shape} completions for batch {b} ({requests} requests x n={n} expected)"
         )
-    return outputs
 
 
 def run_items(
@@ -308,9 +322,15 @@ def run_items(
     ):
         if skipped:
             bar.write(f"{sidecar}: resuming; {skipped} of {len(jobs)} items already done")
-        for b in todo:
-            outputs = _generate_batch(batches[b], backend, sampling, b)
-            counts = iter(backend.count_tokens([text for texts in outputs for text in texts]))
+        requests = {b: [job.prompt for job in batches[b]] for b in todo}
+        generated = (
+            backend.generate_batches(requests, sampling)
+            if isinstance(backend, BatchDispatcher)
+            else _generate_here(backend, requests, sampling)
+        )
+        for b, outputs, token_counts in generated:  # in completion order: the sidecar is keyed by item id
+            _check_shape(outputs, len(batches[b]), backend, sampling.n, b)
+            counts = iter(token_counts)
             results = [
                 _score(job, texts, [next(counts) for _ in texts])
                 for job, texts in zip(batches[b], outputs, strict=True)

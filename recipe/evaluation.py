@@ -26,8 +26,8 @@ from alphamed.recipe.generate import (
     GenerationError,
     SamplingConfig,
     add_generation_args,
-    backend_from_args,
     load_tokenizer,
+    open_backend,
     sampling_from_args,
     token_counts,
 )
@@ -194,16 +194,17 @@ def _run(args: argparse.Namespace) -> dict[str, Path]:
         )
     sampling = sampling_from_args(args)
     loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, args.max_samples, args.skip_missing)
-    return evaluate(
-        loaded,
-        backend_from_args(args),
-        sampling,
-        args.output_dir,
-        batch_size=args.batch_size,
-        model=args.model,
-        inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples},
-        notes=_skipped_note(missing),
-    )
+    with open_backend(args) as backend:
+        return evaluate(
+            loaded,
+            backend,
+            sampling,
+            args.output_dir,
+            batch_size=args.batch_size,
+            model=args.model,
+            inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples},
+            notes=_skipped_note(missing),
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, DumpFormatError, SidecarMismatchError, ValueError, GenerationError, ImportError) as err:
         print(f"alphamed eval: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("alphamed eval: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     print((Path(args.output_dir).expanduser() / "results.md").read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -16,8 +16,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -69,6 +70,24 @@ class GenerationBackend(Protocol):
     def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]: ...
 
     def count_tokens(self, texts: Sequence[str]) -> list[int | None]: ...
+
+
+#: One generated batch as the engine receives it: its index, ``n`` completions per request, and the token count
+#: of every completion (flattened in request order).
+BatchOutput = tuple[int, list[list[str]], list[int | None]]
+
+
+@runtime_checkable
+class BatchDispatcher(Protocol):
+    """A backend that spreads the engine's batches over several workers (:mod:`alphamed.recipe.replicas`).
+
+    It only decides *where* each batch runs: it gets the engine's fixed batches by index and yields each one
+    back, generated and token-counted, in whatever order they complete.
+    """
+
+    def generate_batches(
+        self, batches: Mapping[int, Sequence[Messages]], sampling: SamplingConfig
+    ) -> Iterator[BatchOutput]: ...
 
 
 def token_counts(tokenizer: Any, texts: Sequence[str]) -> list[int | None]:
@@ -189,7 +208,11 @@ class HfBackend:
 
 
 class VllmBackend:
-    """Offline ``vllm.LLM`` (GPU): all requests of a call go to the engine at once; one seed per request."""
+    """Offline ``vllm.LLM`` (GPU): all requests of a call go to the engine at once; one seed per request.
+
+    ``distributed_executor_backend`` is vLLM's own (None = vLLM chooses); a replica actor sets ``"mp"`` for
+    tensor parallelism inside the GPUs Ray gave it, as veRL's vLLM servers do.
+    """
 
     name = "vllm"
 
@@ -201,6 +224,8 @@ class VllmBackend:
         max_model_len: int | None = None,
         dtype: str = "auto",
         tokenizer: str | None = None,
+        *,
+        distributed_executor_backend: str | None = None,
     ):
         try:
             import vllm
@@ -222,6 +247,8 @@ class VllmBackend:
             engine_args["tokenizer"] = tokenizer
         if max_model_len:
             engine_args["max_model_len"] = max_model_len
+        if distributed_executor_backend:
+            engine_args["distributed_executor_backend"] = distributed_executor_backend
         self._llm = vllm.LLM(**engine_args)
         self.tokenizer = self._llm.get_tokenizer()
 
@@ -412,15 +439,62 @@ def add_generation_args(
     group.add_argument("--api_key_env", default="OPENAI_API_KEY", help="openai: env var holding the API key")
     group.add_argument("--max_concurrency", type=int, default=16, help="openai: requests in flight")
     group.add_argument("--request_timeout", type=float, default=600.0, help="openai: seconds per request")
-    group.add_argument("--max_retries", type=int, default=5, help="openai: retries on 429/5xx/timeouts")
+    group.add_argument(
+        "--max_retries",
+        type=int,
+        default=5,
+        help="openai: retries per request on 429/5xx/timeouts; replicas: retries per batch when its replica dies",
+    )
+    group.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="copies of the backend as Ray actors, each generating whole batches (vllm: --tensor_parallel_size "
+        "GPUs each; hf: one GPU, or one CPU); 1 = in this process, without Ray",
+    )
+    group.add_argument(
+        "--ray_address",
+        default=None,
+        help="Ray cluster for the replicas (host:port or auto; default: $RAY_ADDRESS, else a local cluster that "
+        "lives as long as the run); given with --replicas 1, runs the one replica there",
+    )
+
+
+def backend_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The constructor keywords of ``args.backend`` taken from the flags of :func:`add_generation_args`.
+
+    Keyword-only constructor parameters are not flags: they are set by code that knows the process layout
+    (the replica actors).
+    """
+    parameters = list(inspect.signature(_backend_class(args.backend)).parameters.values())[1:]  # after the model
+    return {p.name: getattr(args, p.name) for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD}
 
 
 def backend_from_args(args: argparse.Namespace) -> GenerationBackend:
-    """The backend the flags of :func:`add_generation_args` describe."""
+    """The backend the flags of :func:`add_generation_args` describe, in this process."""
     if not args.model:
         raise ValueError("--model is required (a local checkpoint path or hub id; for openai the served name)")
-    names = list(inspect.signature(_backend_class(args.backend)).parameters)[1:]  # after the model
-    return build_backend(args.backend, args.model, **{name: getattr(args, name) for name in names})
+    return build_backend(args.backend, args.model, **backend_options(args))
+
+
+def uses_ray(args: argparse.Namespace) -> bool:
+    """Replicas, or one replica on a named cluster; ``RAY_ADDRESS`` alone does not move a run off this process."""
+    if args.replicas < 1:
+        raise ValueError(f"--replicas must be >= 1, got {args.replicas}")
+    return args.replicas > 1 or bool(args.ray_address)
+
+
+@contextmanager
+def open_backend(args: argparse.Namespace) -> Iterator[GenerationBackend]:
+    """The backend of ``args`` for the length of a run: in this process, or (``--replicas`` > 1 or
+    ``--ray_address``) a pool of Ray replicas whose actors, and the cluster if the run started it, end with it."""
+    if not uses_ray(args):
+        yield backend_from_args(args)
+        return
+    from alphamed.recipe.replicas import replicas_from_args  # Ray is imported only when replicas are asked for
+
+    with replicas_from_args(args) as pool:
+        yield pool
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
@@ -441,9 +515,10 @@ def main(argv: list[str] | None = None) -> int:
     add_generation_args(parser, samples_flag="--n", default_samples=1, default_temperature=0.0)
     args = parser.parse_args(argv)
     sampling = sampling_from_args(args)
-    backend = backend_from_args(args)
-    [responses] = backend.generate([[{"role": "user", "content": args.prompt}]], sampling)
-    for i, (text, tokens) in enumerate(zip(responses, backend.count_tokens(responses), strict=True)):
+    with open_backend(args) as backend:
+        [responses] = backend.generate([[{"role": "user", "content": args.prompt}]], sampling)
+        counts = backend.count_tokens(responses)
+    for i, (text, tokens) in enumerate(zip(responses, counts, strict=True)):
         print(f"--- sample {i} ({tokens} tokens)\n{text}")
     return 0
 
