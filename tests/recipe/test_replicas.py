@@ -28,6 +28,7 @@ from alphamed.recipe.replicas import (
     ReplicaSpec,
     check_resources,
     replica_spec,
+    replicas_from_args,
 )
 from tests.conftest import REPO_ROOT
 from tests.recipe.test_difficulty import _annotate_command, real_records
@@ -83,6 +84,23 @@ def test_the_default_single_process_run_does_not_import_ray(tiny_model_dir: Path
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().endswith("ray imported: False")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--replicas", "2", "--backend", "openai"], "--replicas runs vllm or hf replicas, not openai"),
+        (["--replicas", "2", "--ray_address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
+        (["--replicas", "0"], "--replicas must be >= 1"),
+    ],
+)
+def test_replica_faults_before_any_work_are_one_line(flags: list[str], message: str, tiny_model_dir, tmp_path) -> None:
+    write_records_parquet(real_records(medqa=2, pubmedqa=0), tmp_path / "in.parquet")
+    command = [*_annotate_command(tmp_path / "in.parquet", tmp_path / "out.parquet", tiny_model_dir), *flags]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith(f"alphamed annotate: error: {message}"), run.stderr
+    assert "Traceback" not in run.stderr
 
 
 # ---------------------------------------------------------------- replicas on a real local cluster
@@ -161,6 +179,21 @@ def test_a_killed_replica_is_replaced_and_its_batches_retried(
                 pass
     finally:
         pool.close()
+
+
+@pytest.mark.slow
+def test_a_run_on_a_joined_cluster_ends_its_replicas_and_leaves_the_cluster(cluster, tiny_model_dir) -> None:
+    args = argparse.Namespace(
+        model=str(tiny_model_dir), backend="hf", device="cpu", dtype="auto", tokenizer=None,
+        replicas=2, ray_address=None, max_retries=1,
+    )  # fmt: skip
+    with replicas_from_args(args) as pool:
+        pids = [pool.replica_info(i)["pid"] for i in range(2)]
+        [texts] = pool.generate([[{"role": "user", "content": "Which drug?"}]], SAMPLING)
+        counts = pool.count_tokens(texts)
+        assert len(texts) == len(counts) == SAMPLING.n and all(isinstance(c, int) for c in counts)
+    assert ray.is_initialized()  # the cluster this process had joined is still there
+    assert _gone(pids), "the run's replicas outlived it"
 
 
 @pytest.mark.slow
