@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic
+from alphamed.data_preprocess.parquet_io import read_json, read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
 from alphamed.recipe.generate import GenerationBackend, GenerationError, SamplingConfig
@@ -40,6 +41,8 @@ __all__ = [
     "sidecar_meta_path",
 ]
 
+#: A lone UTF-16 surrogate (a server's broken escape) cannot be written as UTF-8; it is stored as U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 SIDECAR_FORMAT = 2  # raised whenever the same settings would generate other text (2: seeds from request content)
 
 
@@ -157,7 +160,7 @@ def sidecar_meta_path(sidecar: Path) -> Path:
 def _check_or_write_meta(sidecar: Path, meta: dict[str, Any]) -> None:
     meta_path = sidecar_meta_path(sidecar)
     if meta_path.is_file():
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        old = read_json(meta_path, "the settings of its sidecar")
         diffs = [
             f"{key}: {old.get(key)!r} (sidecar) vs {new!r} (now)" for key, new in meta.items() if old.get(key) != new
         ]
@@ -256,14 +259,19 @@ def _check_reuse(job: _Job, done: ItemResult, sidecar: Path) -> None:
 def _generate_batch(
     jobs: Sequence[_Job], backend: GenerationBackend, sampling: SamplingConfig, batch: int
 ) -> list[list[str]]:
-    outputs = backend.generate([job.prompt for job in jobs], sampling)
+    try:
+        outputs = backend.generate([job.prompt for job in jobs], sampling)
+    except GenerationError as err:
+        if err.request is None or not 0 <= err.request < len(jobs):
+            raise
+        raise err.naming(f"item {jobs[err.request].item.id!r}") from err
     if len(outputs) != len(jobs) or any(len(texts) != sampling.n for texts in outputs):
         shape = [len(texts) for texts in outputs]
         raise GenerationError(
             f"backend {backend.name} returned {shape} completions for batch {batch} "
             f"({len(jobs)} requests x n={sampling.n} expected)"
         )
-    return outputs
+    return [[_SURROGATE.sub("\ufffd", text) for text in texts] for texts in outputs]
 
 
 def run_items(
@@ -302,6 +310,7 @@ def run_items(
     for b in sorted(set(range(len(batches))) - set(todo)):
         for job in batches[b]:
             _check_reuse(job, done[job.item.id], sidecar)
+    invalid = 0  # responses holding U+FFFD: text the backend could not give as valid Unicode
     with (
         open(sidecar, "a", encoding="utf-8") as out,
         tqdm(total=len(jobs), initial=skipped, desc=desc, unit="item", dynamic_ncols=True) as bar,
@@ -310,6 +319,7 @@ def run_items(
             bar.write(f"{sidecar}: resuming; {skipped} of {len(jobs)} items already done")
         for b in todo:
             outputs = _generate_batch(batches[b], backend, sampling, b)
+            invalid += sum("\ufffd" in text for texts in outputs for text in texts)
             counts = iter(backend.count_tokens([text for texts in outputs for text in texts]))
             results = [
                 _score(job, texts, [next(counts) for _ in texts])
@@ -320,6 +330,12 @@ def run_items(
             os.fsync(out.fileno())
             done.update((r.id, r) for r in results)
             bar.update(len(results))
+    if invalid:
+        tqdm.write(
+            f"{sidecar}: {invalid} response(s) held text that is not valid Unicode (lone surrogates, or bytes that "
+            "are not UTF-8); stored with U+FFFD in their place",
+            file=sys.stderr,
+        )
     return [done[job.item.id] for job in jobs]
 
 

@@ -77,6 +77,8 @@ def load_benchmarks(
             missing.append(name)
             continue
         loaded[name] = load_records(path, max_samples)
+        if not loaded[name]:  # an empty benchmark would silently drop out of the average
+            raise ValueError(f"{path}: the {name} evaluation file has no rows; write it again with its converter")
     if not loaded:
         raise MissingBenchmarkError(f"none of the benchmarks {', '.join(benchmarks)} has a file under {data_dir}")
     return loaded, missing

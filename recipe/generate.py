@@ -52,7 +52,23 @@ class SamplingConfig:
 
 
 class GenerationError(RuntimeError):
-    """A backend could not produce completions; the message says which request and why."""
+    """A backend could not produce completions; the message says where, which request and why.
+
+    ``request`` is the failing request's position in the call when one request is to blame: the engine, which
+    knows what each request is, names the item instead (:meth:`naming`).
+    """
+
+    def __init__(self, message: str, *, where: str = "", request: int | None = None):
+        self.message, self.where, self.request = message, where, request
+        super().__init__(self._text(f"request {request}" if request is not None else ""))
+
+    def _text(self, who: str) -> str:
+        prefix = ", ".join(part for part in (self.where, who) if part)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def naming(self, who: str) -> GenerationError:
+        """This error with the failing request called ``who`` (an item id, say) instead of its position."""
+        return GenerationError(self._text(who))
 
 
 @runtime_checkable
@@ -307,20 +323,26 @@ class OpenAIBackend:
         finally:  # on the first failure, queued requests are dropped instead of sent
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        return token_counts(self.tokenizer, texts)
+
     def _complete(self, position: int, messages: Messages, sampling: SamplingConfig) -> list[str]:
-        where = f"{self.base_url} model {self.model!r}, request {position}"
         seed = request_seed(sampling.seed, messages)
-        texts = self._call(where, messages, sampling, sampling.n, seed)
+        texts = self._call(position, messages, sampling, sampling.n, seed)
         extra = 0
         while len(texts) < sampling.n:
             extra += 1
-            texts += self._call(where, messages, sampling, 1, derive_seed(seed, "extra", extra))
+            texts += self._call(position, messages, sampling, 1, derive_seed(seed, "extra", extra))
         return texts[: sampling.n]
 
-    def _call(self, where: str, messages: Messages, sampling: SamplingConfig, n: int, seed: int) -> list[str]:
+    def _call(self, position: int, messages: Messages, sampling: SamplingConfig, n: int, seed: int) -> list[str]:
         openai = self._openai
+
+        def fail(message: str) -> GenerationError:
+            return GenerationError(message, where=f"{self.base_url} model {self.model!r}", request=position)
+
         try:
-            reply = self._client.chat.completions.create(
+            reply = self._client.chat.completions.with_raw_response.create(
                 model=self.model,
                 messages=list(messages),
                 n=n,
@@ -330,42 +352,46 @@ class OpenAIBackend:
                 seed=seed,
             )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
-            raise GenerationError(
-                f"{where}: the server refused the credentials (HTTP {err.status_code}); set the API key in the "
-                f"environment variable named by --api_key_env. Server said: {err.message}"
+            raise fail(
+                f"the server refused the credentials (HTTP {err.status_code}); set the API key in the environment "
+                f"variable named by --api_key_env. Server said: {err.message}"
             ) from err
         except openai.NotFoundError as err:
-            raise GenerationError(
-                f"{where}: HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this "
-                f"model name. Server said: {err.message}"
+            raise fail(
+                "HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this model name. "
+                f"Server said: {err.message}"
             ) from err
         except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as err:
             # What the SDK retries (APITimeoutError is an APIConnectionError; InternalServerError is any 5xx).
-            raise GenerationError(f"{where}: gave up after {self.max_retries + 1} attempts: {err}") from err
+            raise fail(f"gave up after {self.max_retries + 1} attempts: {err}") from err
         except openai.APIStatusError as err:
-            raise GenerationError(f"{where}: HTTP {err.status_code}: {err.message}") from err
-        except (openai.APIResponseValidationError, json.JSONDecodeError) as err:
-            raise GenerationError(f"{where}: malformed reply from the server: {err}") from err
-        return self._texts(reply, where)
+            raise fail(f"HTTP {err.status_code}: {err.message}") from err
+        # Parsed here, not by the SDK: bytes that are not UTF-8 become U+FFFD instead of failing the whole run.
+        try:
+            body = json.loads(reply.content.decode("utf-8", errors="replace"))
+        except json.JSONDecodeError as err:
+            raise fail(f"malformed reply from the server: {err}") from err
+        try:
+            return _choice_texts(body)
+        except ValueError as err:
+            raise fail(f"malformed reply, {err}") from err
 
-    @staticmethod
-    def _texts(reply: Any, where: str) -> list[str]:
-        choices = getattr(reply, "choices", None)
-        if not isinstance(choices, list) or not choices:
-            raise GenerationError(f"{where}: malformed reply without choices: {str(reply)[:300]!r}")
-        texts: list[str] = []
-        for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
-            message = getattr(choice, "message", None)
-            if message is None:
-                raise GenerationError(f"{where}: malformed reply, a choice has no message: {str(choice)[:300]!r}")
-            content = getattr(message, "content", None)
-            if content is not None and not isinstance(content, str):
-                raise GenerationError(f"{where}: malformed reply, content is not text: {content!r:.300}")
-            texts.append(content or "")
-        return texts
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
-        return token_counts(self.tokenizer, texts)
+def _choice_texts(body: Any) -> list[str]:
+    """The texts of a chat-completion reply's choices, by index; a null content is an empty response."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise ValueError(f"without choices: {str(body)[:300]!r}")
+    texts: list[str] = []
+    for choice in sorted(choices, key=lambda c: (c.get("index") or 0) if isinstance(c, dict) else 0):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise ValueError(f"a choice has no message: {str(choice)[:300]!r}")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ValueError(f"content is not text: {content!r:.300}")
+        texts.append(content or "")
+    return texts
 
 
 def _backend_class(name: str) -> type:
