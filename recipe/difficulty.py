@@ -31,6 +31,7 @@ from alphamed.recipe.generate import (
     GenerationError,
     add_generation_args,
     backend_from_args,
+    batch_size_from_args,
     sampling_from_args,
 )
 from alphamed.recipe.rendering import grouped_bars, markdown_table
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             args.output,
             sidecar=args.sidecar,
             edges=args.pass_rate_edges,
-            batch_size=args.batch_size,
+            batch_size=batch_size_from_args(args, backend),
             inputs=args.input,
         )
     except (ValueError, FileNotFoundError, SidecarMismatchError, GenerationError, ImportError) as err:

@@ -27,6 +27,7 @@ from alphamed.recipe.generate import (
     SamplingConfig,
     add_generation_args,
     backend_from_args,
+    batch_size_from_args,
     load_tokenizer,
     sampling_from_args,
     token_counts,
@@ -196,12 +197,13 @@ def _run(args: argparse.Namespace) -> dict[str, Path]:
         )
     sampling = sampling_from_args(args)
     loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, args.max_samples, args.skip_missing)
+    backend = backend_from_args(args)
     return evaluate(
         loaded,
-        backend_from_args(args),
+        backend,
         sampling,
         args.output_dir,
-        batch_size=args.batch_size,
+        batch_size=batch_size_from_args(args, backend),
         model=args.model,
         inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples},
         notes=_skipped_note(missing),

@@ -19,8 +19,9 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from alphamed.recipe.model_source import resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,9 @@ Messages = list[dict[str, str]]
 
 BACKENDS = ("vllm", "hf", "openai")
 SAMPLES_HELP = "completions sampled per item"
+#: Items per generate call by default. On a CPU a batch of 32 items x max_tokens takes long enough that the
+#: progress bar (which moves once per batch) sits at 0% for minutes; a small batch shows rate and ETA early.
+BATCH_SIZE, CPU_BATCH_SIZE = 32, 4
 
 
 @dataclass(frozen=True)
@@ -109,20 +113,12 @@ def request_seed(seed: int, messages: Messages) -> int:
     return derive_seed(seed, json.dumps(list(messages), sort_keys=True, ensure_ascii=False))
 
 
-def _resolve_model(model: str) -> str:
-    """A local checkpoint path as an absolute path (a run's identity must not depend on the working dir)."""
-    if not model:
-        raise ValueError("a model (local path or hub id) is required")
-    path = Path(model).expanduser()
-    return str(path.resolve()) if path.exists() else model
-
-
 def load_tokenizer(path: str) -> Any:
     """A tokenizer from a local path or hub id; failures become one ValueError naming the path."""
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(resolve_model(path))
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot load a tokenizer from {path!r}: {err}") from err
 
@@ -147,7 +143,7 @@ class HfBackend:
         import torch
         from transformers import AutoModelForCausalLM
 
-        self.model = _resolve_model(model)
+        self.model = resolve_model(model)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
@@ -226,7 +222,7 @@ class VllmBackend:
                 f"({err}). Install the vllm version pinned beside veRL (see README), or use --backend hf "
                 "(any device) or --backend openai (a running `vllm serve` / SGLang server)."
             ) from err
-        self.model = _resolve_model(model)
+        self.model = resolve_model(model)
         self._vllm = vllm
         engine_args: dict[str, Any] = {
             "model": self.model,
@@ -427,7 +423,12 @@ def add_generation_args(
     group.add_argument("--temperature", type=float, default=default_temperature, help="0 = greedy")
     group.add_argument("--top_p", type=float, default=1.0)
     group.add_argument("--seed", type=int, default=0, help="the run's seed; every batch's seed derives from it")
-    group.add_argument("--batch_size", type=int, default=32, help="items per generate call and per sidecar flush")
+    group.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help=f"items per generate call and per sidecar flush (default: {BATCH_SIZE}; hf on a CPU: {CPU_BATCH_SIZE})",
+    )
     group.add_argument("--tokenizer", default=None, help="tokenizer path (openai: enables token counts)")
     group.add_argument("--tensor_parallel_size", type=int, default=1, help="vllm: GPUs per model")
     group.add_argument("--gpu_memory_utilization", type=float, default=0.9, help="vllm: KV-cache memory share")
@@ -447,6 +448,14 @@ def backend_from_args(args: argparse.Namespace) -> GenerationBackend:
         raise ValueError("--model is required (a local checkpoint path or hub id; for openai the served name)")
     names = list(inspect.signature(_backend_class(args.backend)).parameters)[1:]  # after the model
     return build_backend(args.backend, args.model, **{name: getattr(args, name) for name in names})
+
+
+def batch_size_from_args(args: argparse.Namespace, backend: GenerationBackend) -> int:
+    """``--batch_size``, or a default sized for where the backend runs (see :data:`CPU_BATCH_SIZE`)."""
+    if args.batch_size is not None:
+        return args.batch_size
+    device = getattr(backend, "device", None)
+    return CPU_BATCH_SIZE if getattr(device, "type", None) == "cpu" else BATCH_SIZE
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:
