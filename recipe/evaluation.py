@@ -218,8 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(PROTOCOLS),
         default=DEFAULT_PROTOCOL,
         help="the item set of a published table: release (the datasets' own evaluation splits), huatuo_o1 "
-        "(HuatuoGPT-o1's evaluation file, `alphamed prepare huatuo_eval`), alphamed (huatuo_o1 + MedXpertQA); "
-        "the report puts each n beside the published denominator",
+        "(HuatuoGPT-o1's evaluation file, `alphamed prepare huatuo_eval`), alphamed (huatuo_o1 + MedXpertQA), "
+        "med_rlvr (MedQA + MMLU-Pro health); the report puts each n beside the published denominator",
     )
     parser.add_argument("--data_dir", default=DEFAULT_DATA_ROOT, help="root the converters wrote their parquet to")
     parser.add_argument("--output_dir", required=True, help="where items.jsonl and results.* are written")

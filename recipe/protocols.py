@@ -8,6 +8,7 @@ reads the files that reproduce one protocol and its report prints each benchmark
   and the papers that compare with it score on. Its PubMedQA is all 1000 PQA-L items, its GPQA medical the 78
   Biology questions of GPQA main listed five times (390 rows).
 - ``alphamed``: AlphaMed's six benchmarks, i.e. ``huatuo_o1`` plus MedXpertQA Text, which that file lacks.
+- ``med_rlvr``: Med-RLVR's MedQA test (in distribution) and MMLU-Pro's health category (out of distribution).
 """
 
 from __future__ import annotations
@@ -32,13 +33,18 @@ class BenchmarkFile:
     converter: str
     published_n: int
     source: str
+    converter_flags: str = ""
 
     def path(self, data_dir: str | Path) -> Path:
         return Path(data_dir).expanduser() / self.folder / f"{self.split}.parquet"
 
     def command(self, data_dir: str | Path) -> str:
         """The converter call that writes this file (the release files come from ``--local_dataset_path``)."""
-        return f"alphamed prepare {self.converter} --split {self.split} --local_save_dir {self.path(data_dir).parent}"
+        flags = f" {self.converter_flags}" if self.converter_flags else ""
+        return (
+            f"alphamed prepare {self.converter} --split {self.split}{flags} "
+            f"--local_save_dir {self.path(data_dir).parent}"
+        )
 
 
 def _release(benchmark: str, converter: str, published_n: int, source: str) -> BenchmarkFile:
@@ -73,6 +79,17 @@ PROTOCOLS: dict[str, dict[str, BenchmarkFile]] = {
     "release": RELEASE,
     "huatuo_o1": HUATUO_O1,
     "alphamed": {**HUATUO_O1, "medxpertqa": RELEASE["medxpertqa"]},
+    "med_rlvr": {
+        "medqa": RELEASE["medqa"],
+        "mmlu_pro_med": BenchmarkFile(
+            "mmlu_pro_health",
+            "test",
+            "mmlu_pro",
+            818,
+            "MMLU-Pro test, health category (Wang et al. 2024): Med-RLVR's out-of-distribution set",
+            converter_flags="--categories health",
+        ),
+    },
 }
 
 

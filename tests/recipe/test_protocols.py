@@ -20,6 +20,10 @@ def test_each_protocol_names_its_files_and_sources(tmp_path: Path) -> None:
     assert list(PROTOCOLS["alphamed"]) == [*PROTOCOLS["huatuo_o1"], "medxpertqa"]
     assert PROTOCOLS["huatuo_o1"]["gpqa_med"].path(tmp_path) == tmp_path / "huatuo_eval" / "gpqa_med.parquet"
     assert PROTOCOLS["release"]["medmcqa"].path(tmp_path) == tmp_path / "medmcqa" / "validation.parquet"
+    health = PROTOCOLS["med_rlvr"]["mmlu_pro_med"]
+    assert health.command(tmp_path) == (
+        f"alphamed prepare mmlu_pro --split test --categories health --local_save_dir {tmp_path / 'mmlu_pro_health'}"
+    )
     assert all(f.source and f.published_n > 0 for files in PROTOCOLS.values() for f in files.values())
     with pytest.raises(ValueError, match="protocol huatuo_o1 has no medxpertqa"):
         protocol_files("huatuo_o1", ["medqa", "medxpertqa"])
@@ -60,6 +64,13 @@ def test_published_denominators_are_what_the_converters_give_on_the_real_files(
         "pubmedqa": release(pubmedqa, shared_data / "pubmedqa", "test"),
         "mmlu_pro_med": release(mmlu_pro, shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl", "test"),
     } == {key: PROTOCOLS["release"][key].published_n for key in ("medqa", "medmcqa", "pubmedqa", "mmlu_pro_med")}
+    health = mmlu_pro.convert(
+        [
+            *("--local_dataset_path", str(shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl")),
+            *("--categories", "health", "--local_save_dir", str(tmp_path / "health")),
+        ]
+    )
+    assert health[0].written == PROTOCOLS["med_rlvr"]["mmlu_pro_med"].published_n
 
 
 def test_eval_with_the_huatuo_protocol_reports_n_beside_the_published_denominator(tmp_path, tiny_model_dir) -> None:
