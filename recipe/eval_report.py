@@ -26,6 +26,7 @@ from typing import Any
 
 from alphamed.data_preprocess.parquet_io import read_json, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from alphamed.recipe.engine import ItemResult
+from alphamed.recipe.protocols import denominator_section
 from alphamed.recipe.rendering import grouped_bars, markdown_table
 
 #: Results per benchmark, in report order.
@@ -241,6 +242,8 @@ def _markdown_report(payload: Mapping[str, Any], metrics: Sequence[BenchmarkMetr
     ]
     for key, value in (payload.get("notes") or {}).items():
         lines.append(f"- {key}: {value}")
+    if payload.get("protocol"):
+        lines += ["", denominator_section(payload["protocol"], {m.benchmark: m.n for m in metrics})]
     return "\n".join(lines) + "\n"
 
 
