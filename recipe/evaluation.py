@@ -32,6 +32,7 @@ from alphamed.recipe.generate import (
     load_tokenizer,
     sampling_from_args,
     token_counts,
+    warn_if_slow,
 )
 from alphamed.recipe.protocols import DEFAULT_PROTOCOL, PROTOCOLS, protocol_files, published_denominators
 from alphamed.recipe.verl_dump import DumpFormatError, dump_file, match_dump, read_dump, write_skipped
@@ -217,12 +218,14 @@ def _run(args: argparse.Namespace) -> dict[str, Path]:
         args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol
     )
     backend = backend_from_args(args)
+    batch_size = batch_size_from_args(args, backend)
+    warn_if_slow(backend, [len(records) for records in loaded.values()], sampling, batch_size)
     return evaluate(
         loaded,
         backend,
         sampling,
         args.output_dir,
-        batch_size=batch_size_from_args(args, backend),
+        batch_size=batch_size,
         model=args.model,
         inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples, "protocol": args.protocol},
         notes=_skipped_note(missing),

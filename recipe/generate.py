@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +33,8 @@ SAMPLES_HELP = "completions sampled per item"
 #: Items per generate call by default. On a CPU a batch of 32 items x max_tokens takes long enough that the
 #: progress bar (which moves once per batch) sits at 0% for minutes; a small batch shows rate and ETA early.
 BATCH_SIZE, CPU_BATCH_SIZE = 32, 4
+#: A CPU run that may take longer than this (seconds) is announced with its estimate before it starts.
+SLOW_RUN_S = 600
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,17 @@ class HfBackend:
         except (OSError, ValueError) as err:
             raise ValueError(f"cannot load a causal LM from {self.model!r}: {err}") from err
         self._lm.to(self.device).eval()
+
+    def seconds_per_step(self) -> float:
+        """Time of one decoding step (one forward pass over one token), measured once: what a run's length scales
+        with on a CPU, where reading the weights once per generated token is the cost."""
+        import torch
+
+        token = torch.tensor([[self.tokenizer.pad_token_id]], device=self.device)
+        with torch.inference_mode():
+            started = time.perf_counter()
+            self._lm(input_ids=token)
+            return time.perf_counter() - started
 
     def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]:
         import torch
@@ -456,6 +470,23 @@ def batch_size_from_args(args: argparse.Namespace, backend: GenerationBackend) -
         return args.batch_size
     device = getattr(backend, "device", None)
     return CPU_BATCH_SIZE if getattr(device, "type", None) == "cpu" else BATCH_SIZE
+
+
+def warn_if_slow(backend: GenerationBackend, items: Sequence[int], sampling: SamplingConfig, batch_size: int) -> None:
+    """hf on a CPU: say once, before generating, how long the run may take (every response using all of
+    ``max_tokens``: one timed decoding step x steps per batch x batches), so a slow run is a choice, not a hang.
+
+    ``items``: the item count of each input that is batched on its own (a file, a benchmark)."""
+    if not isinstance(backend, HfBackend) or backend.device.type != "cpu":
+        return
+    worst_s = sum(-(-count // batch_size) for count in items) * sampling.max_tokens * backend.seconds_per_step()
+    if worst_s >= SLOW_RUN_S:
+        print(
+            f"note: the hf backend on a CPU may take up to {worst_s / 3600:.1f} h here ({sum(items)} items in "
+            f"batches of {batch_size}, up to {sampling.max_tokens} new tokens each); --max_samples and --max_tokens "
+            "bound it, a GPU (--device cuda, or --backend vllm) is far faster",
+            file=sys.stderr,
+        )
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:

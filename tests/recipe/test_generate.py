@@ -15,6 +15,7 @@ import torch
 from alphamed.recipe.generate import (
     BATCH_SIZE,
     CPU_BATCH_SIZE,
+    SLOW_RUN_S,
     GenerationBackend,
     GenerationError,
     HfBackend,
@@ -27,6 +28,7 @@ from alphamed.recipe.generate import (
     load_tokenizer,
     request_seed,
     sampling_from_args,
+    warn_if_slow,
 )
 from tests.conftest import REPO_ROOT
 from tests.recipe.openai_stub_server import StubOpenAIServer, scripted_text
@@ -294,3 +296,14 @@ def test_batch_size_defaults_to_a_small_batch_for_hf_on_a_cpu(hf: HfBackend) -> 
     assert batch_size_from_args(_parse(["--batch_size", "7"]), hf) == 7
     with StubOpenAIServer() as server:
         assert batch_size_from_args(_parse([]), _openai(server)) == BATCH_SIZE
+
+
+def test_a_long_cpu_run_is_announced_with_its_estimate(hf: HfBackend, capsys) -> None:
+    short = SamplingConfig(n=1, max_tokens=16, temperature=0.0, top_p=1.0, seed=0)
+    warn_if_slow(hf, [8], short, 4)  # 2 batches x 16 steps of the tiny model: nothing to say
+    sampling = SamplingConfig(n=1, max_tokens=4096, temperature=0.0, top_p=1.0, seed=0)
+    assert capsys.readouterr().err == ""
+    step_s = hf.seconds_per_step()
+    items = int(SLOW_RUN_S / (4096 * step_s)) * 4 * 10  # ten times the threshold, by the model's own speed
+    warn_if_slow(hf, [items], sampling, 4)
+    assert f"{items} items in batches of 4, up to 4096 new tokens" in capsys.readouterr().err
