@@ -38,7 +38,7 @@ from alphamed.recipe.tiny_model import build_tiny_model
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=128, help="4 batches: 2 per replica at N=2")
-    parser.add_argument("--batch_size", type=int, default=32, help="the commands' default")
+    parser.add_argument("--batch_size", type=int, default=32, help="the commands' default on a GPU (hf on a CPU: 4)")
     parser.add_argument("--k", type=int, default=2, help="completions per item")
     parser.add_argument("--max_tokens", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)

@@ -30,8 +30,10 @@ from alphamed.recipe.generate import (
     GenerationBackend,
     GenerationError,
     add_generation_args,
+    batch_size_from_args,
     open_backend,
     sampling_from_args,
+    warn_if_slow,
 )
 from alphamed.recipe.rendering import grouped_bars, markdown_table
 
@@ -212,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         if not records:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
         with open_backend(args) as backend:
+            batch_size = batch_size_from_args(args, backend)
+            warn_if_slow(backend, [len(records)], sampling, batch_size)
             annotate(
                 records,
                 backend,
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.output,
                 sidecar=args.sidecar,
                 edges=args.pass_rate_edges,
-                batch_size=args.batch_size,
+                batch_size=batch_size,
                 inputs=args.input,
             )
     except (ValueError, FileNotFoundError, SidecarMismatchError, GenerationError, ImportError) as err:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic
+from alphamed.data_preprocess.parquet_io import read_json, read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
 from alphamed.recipe.generate import (
@@ -50,6 +51,8 @@ __all__ = [
     "sidecar_meta_path",
 ]
 
+#: A lone UTF-16 surrogate (a server's broken escape) cannot be written as UTF-8; it is stored as U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 SIDECAR_FORMAT = 2  # raised whenever the same settings would generate other text (2: seeds from request content)
 
 
@@ -167,7 +170,7 @@ def sidecar_meta_path(sidecar: Path) -> Path:
 def _check_or_write_meta(sidecar: Path, meta: dict[str, Any]) -> None:
     meta_path = sidecar_meta_path(sidecar)
     if meta_path.is_file():
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        old = read_json(meta_path, "the settings of its sidecar")
         diffs = [
             f"{key}: {old.get(key)!r} (sidecar) vs {new!r} (now)" for key, new in meta.items() if old.get(key) != new
         ]
@@ -263,13 +266,27 @@ def _check_reuse(job: _Job, done: ItemResult, sidecar: Path) -> None:
         )
 
 
+def generate_and_count(
+    backend: GenerationBackend, requests: Sequence[Messages], sampling: SamplingConfig
+) -> tuple[list[list[str]], list[int | None]]:
+    """One batch's completions, lone surrogates replaced by U+FFFD, and their token counts: the one definition
+    of a generated batch, whether it is generated in this process or in a replica (:mod:`alphamed.recipe.replicas`)."""
+    outputs = [[_SURROGATE.sub("\ufffd", text) for text in texts] for texts in backend.generate(requests, sampling)]
+    return outputs, backend.count_tokens([text for texts in outputs for text in texts])
+
+
 def _generate_here(
-    backend: GenerationBackend, batches: Mapping[int, Sequence[Messages]], sampling: SamplingConfig
+    backend: GenerationBackend, batches: Mapping[int, Sequence[_Job]], sampling: SamplingConfig
 ) -> Iterator[BatchOutput]:
     """The batches one after another in this process (a :class:`BatchDispatcher` spreads them instead)."""
-    for b, requests in batches.items():
-        outputs = backend.generate(requests, sampling)
-        yield b, outputs, backend.count_tokens([text for texts in outputs for text in texts])
+    for b, jobs in batches.items():
+        try:
+            outputs, counts = generate_and_count(backend, [job.prompt for job in jobs], sampling)
+        except GenerationError as err:
+            if err.request is None or not 0 <= err.request < len(jobs):
+                raise
+            raise err.naming(f"item {jobs[err.request].item.id!r}") from err
+        yield b, outputs, counts
 
 
 def _check_shape(outputs: Sequence[Sequence[str]], requests: int, backend: GenerationBackend, n: int, b: int) -> None:
@@ -316,20 +333,21 @@ def run_items(
     for b in sorted(set(range(len(batches))) - set(todo)):
         for job in batches[b]:
             _check_reuse(job, done[job.item.id], sidecar)
+    invalid = 0  # responses holding U+FFFD: text the backend could not give as valid Unicode
     with (
         open(sidecar, "a", encoding="utf-8") as out,
         tqdm(total=len(jobs), initial=skipped, desc=desc, unit="item", dynamic_ncols=True) as bar,
     ):
         if skipped:
             bar.write(f"{sidecar}: resuming; {skipped} of {len(jobs)} items already done")
-        requests = {b: [job.prompt for job in batches[b]] for b in todo}
         generated = (
-            backend.generate_batches(requests, sampling)
+            backend.generate_batches({b: [job.prompt for job in batches[b]] for b in todo}, sampling)
             if isinstance(backend, BatchDispatcher)
-            else _generate_here(backend, requests, sampling)
+            else _generate_here(backend, {b: batches[b] for b in todo}, sampling)
         )
         for b, outputs, token_counts in generated:  # in completion order: the sidecar is keyed by item id
             _check_shape(outputs, len(batches[b]), backend, sampling.n, b)
+            invalid += sum("\ufffd" in text for texts in outputs for text in texts)
             counts = iter(token_counts)
             results = [
                 _score(job, texts, [next(counts) for _ in texts])
@@ -340,6 +358,12 @@ def run_items(
             os.fsync(out.fileno())
             done.update((r.id, r) for r in results)
             bar.update(len(results))
+    if invalid:
+        tqdm.write(
+            f"{sidecar}: {invalid} response(s) held text that is not valid Unicode (lone surrogates, or bytes that "
+            "are not UTF-8); stored with U+FFFD in their place",
+            file=sys.stderr,
+        )
     return [done[job.item.id] for job in jobs]
 
 

@@ -18,15 +18,15 @@ Scoring rule (the same for a stand-alone eval and a veRL validation dump):
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from alphamed.data_preprocess.parquet_io import write_json_atomic, write_jsonl_atomic, write_text_atomic
+from alphamed.data_preprocess.parquet_io import read_json, write_json_atomic, write_jsonl_atomic, write_text_atomic
 from alphamed.recipe.engine import ItemResult
+from alphamed.recipe.protocols import denominator_section
 from alphamed.recipe.rendering import grouped_bars, markdown_table
 
 #: Results per benchmark, in report order.
@@ -242,6 +242,8 @@ def _markdown_report(payload: Mapping[str, Any], metrics: Sequence[BenchmarkMetr
     ]
     for key, value in (payload.get("notes") or {}).items():
         lines.append(f"- {key}: {value}")
+    if payload.get("protocol"):
+        lines += ["", denominator_section(payload["protocol"], {m.benchmark: m.n for m in metrics})]
     return "\n".join(lines) + "\n"
 
 
@@ -294,7 +296,7 @@ def load_metrics(results_json: str | Path) -> tuple[dict[str, Any], list[Benchma
         path = path / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results.json (run `alphamed eval ... --output_dir` first)")
-    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload = read_json(path, "an alphamed results.json")
     try:
         rows = [BenchmarkMetrics(**payload["benchmarks"][name]) for name in payload["benchmark_order"]]
     except (KeyError, TypeError) as err:

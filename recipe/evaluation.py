@@ -6,6 +6,7 @@ runs them and writes the report (``alphamed.recipe.eval_report`` documents the s
 
     alphamed eval --model Qwen/Qwen2.5-7B-Instruct --backend vllm --output_dir runs/eval/base
     alphamed eval --model M --backend hf --benchmarks medqa,pubmedqa --max_samples 50 --output_dir runs/quick
+    alphamed eval --model M --backend vllm --protocol huatuo_o1 --output_dir runs/eval/huatuo_o1
     alphamed eval --from_verl_dump checkpoints/alphamed/val_generations --output_dir runs/eval/step_latest
 """
 
@@ -26,11 +27,14 @@ from alphamed.recipe.generate import (
     GenerationError,
     SamplingConfig,
     add_generation_args,
+    batch_size_from_args,
     load_tokenizer,
     open_backend,
     sampling_from_args,
     token_counts,
+    warn_if_slow,
 )
+from alphamed.recipe.protocols import DEFAULT_PROTOCOL, PROTOCOLS, protocol_files, published_denominators
 from alphamed.recipe.verl_dump import DumpFormatError, dump_file, match_dump, read_dump, write_skipped
 
 Labelled = list[tuple[str, Mapping[str, Any]]]
@@ -40,10 +44,9 @@ class MissingBenchmarkError(FileNotFoundError):
     """A benchmark's evaluation parquet is absent; the message says which converter command writes it."""
 
 
-def benchmark_path(data_dir: str | Path, benchmark: str) -> Path:
-    """``<data_dir>/<folder>/<split>.parquet`` of a benchmark's evaluation split (``EVAL_SPLITS``)."""
-    folder, split = EVAL_SPLITS[benchmark]
-    return Path(data_dir).expanduser() / folder / f"{split}.parquet"
+def benchmark_path(data_dir: str | Path, benchmark: str, protocol: str = DEFAULT_PROTOCOL) -> Path:
+    """``<data_dir>/<folder>/<split>.parquet`` of a benchmark's file under ``protocol`` (``recipe.protocols``)."""
+    return protocol_files(protocol, [benchmark])[benchmark].path(data_dir)
 
 
 def parse_benchmarks(text: str) -> list[str]:
@@ -56,20 +59,23 @@ def parse_benchmarks(text: str) -> list[str]:
 
 
 def load_benchmarks(
-    data_dir: str | Path, benchmarks: Sequence[str], max_samples: int | None, skip_missing: bool
+    data_dir: str | Path,
+    benchmarks: Sequence[str] | None,
+    max_samples: int | None,
+    skip_missing: bool,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Records per benchmark (first ``max_samples`` of each) and the benchmarks skipped for a missing file."""
+    """Records per benchmark (first ``max_samples`` of each; ``benchmarks`` None: all of the protocol's) and the
+    benchmarks skipped for a missing file."""
     loaded: dict[str, list[dict[str, Any]]] = {}
     missing: list[str] = []
-    for name in benchmarks:
-        path = benchmark_path(data_dir, name)
+    for name, file in protocol_files(protocol, benchmarks).items():
+        path = file.path(data_dir)
         if not path.is_file():
-            folder, split = EVAL_SPLITS[name]
             message = (
-                f"{path}: the {name} evaluation file is missing. Write it with "
-                f"`python data_preprocess/{folder}.py --split {split} --local_save_dir {path.parent}` "
-                f"(= `alphamed prepare {folder} --split {split} ...`), point --data_dir at the converters' output "
-                "root, or pass --skip_missing."
+                f"{path}: the {name} evaluation file of protocol {protocol} is missing. Write it with "
+                f"`{file.command(data_dir)}` (`alphamed prepare {file.converter} --help`: --local_dataset_path), "
+                "point --data_dir at the converters' output root, or pass --skip_missing."
             )
             if not skip_missing:
                 raise MissingBenchmarkError(message)
@@ -77,8 +83,11 @@ def load_benchmarks(
             missing.append(name)
             continue
         loaded[name] = load_records(path, max_samples)
+        if not loaded[name]:  # an empty benchmark would silently drop out of the average
+            raise ValueError(f"{path}: the {name} evaluation file has no rows; write it again with its converter")
     if not loaded:
-        raise MissingBenchmarkError(f"none of the benchmarks {', '.join(benchmarks)} has a file under {data_dir}")
+        names = ", ".join(benchmarks or PROTOCOLS[protocol])
+        raise MissingBenchmarkError(f"none of the benchmarks {names} has a file under {data_dir}")
     return loaded, missing
 
 
@@ -92,12 +101,14 @@ def evaluate(
     model: str | None = None,
     inputs: Mapping[str, Any] | None = None,
     notes: Mapping[str, str] | None = None,
+    protocol: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Generate and score each benchmark's records (resumable: one sidecar per benchmark under
     ``generations/``), then write the report into ``output_dir``.
 
     ``model`` names the model in the report (default: the backend's); ``inputs`` says how the records were
-    chosen and leads the recorded settings; ``notes`` become report lines.
+    chosen and leads the recorded settings; ``notes`` become report lines; ``protocol`` is the published
+    denominators the records follow (``protocols.published_denominators``), printed beside each n.
     """
     out = Path(output_dir).expanduser()
     results = {
@@ -108,6 +119,8 @@ def evaluate(
     }
     settings = {**(inputs or {}), "backend": backend.name, **asdict(sampling), "batch_size": batch_size}
     run_info = {"model": model or backend.model, "source": "generation", "settings": settings, "notes": notes or {}}
+    if protocol is not None:
+        run_info["protocol"] = protocol
     return write_report(results, out, run_info)
 
 
@@ -120,11 +133,13 @@ def score_verl_dump(
     model: str | None = None,
     matched_against: str | list[str] = "",
     notes: Mapping[str, str] | None = None,
+    protocol: Mapping[str, Any] | None = None,
 ) -> dict[str, Path]:
     """Score one veRL validation dump file against ``labelled`` questions (``(benchmark, record)``) with the
     engine's :func:`score_record` and write the same report as a generating run.
 
-    ``tokenizer`` enables response token counts; ``matched_against`` says where the questions came from.
+    ``tokenizer`` enables response token counts; ``matched_against`` says where the questions came from;
+    ``protocol`` as for :func:`evaluate` (when the questions are a protocol's files).
     """
     rows = read_dump(dump)
     match = match_dump(rows, labelled)
@@ -163,6 +178,8 @@ def score_verl_dump(
         "notes": {**dump_notes, **(notes or {})},
         "dump": {"rows": len(rows), "skipped": match.skip_counts, "step": step},
     }
+    if protocol is not None:
+        run_info["protocol"] = protocol
     return write_report(results, out, run_info)
 
 
@@ -170,7 +187,7 @@ def _labelled_records(args: argparse.Namespace) -> tuple[Labelled, list[str]]:
     """The questions dump rows are matched against: ``--val_files`` (labelled by data_source) or benchmarks."""
     if args.val_files:
         return [(str(r["data_source"]), r) for r in load_records(args.val_files)], []
-    loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, None, args.skip_missing)
+    loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, None, args.skip_missing, args.protocol)
     return [(name, record) for name, records in loaded.items() for record in records], missing
 
 
@@ -191,19 +208,28 @@ def _run(args: argparse.Namespace) -> dict[str, Path]:
             model=args.model,
             matched_against=args.val_files or str(args.data_dir),
             notes=_skipped_note(missing),
+            # matched against a protocol's files: its denominators apply
+            protocol=None
+            if args.val_files
+            else published_denominators(args.protocol, list(dict.fromkeys(label for label, _ in labelled))),
         )
     sampling = sampling_from_args(args)
-    loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, args.max_samples, args.skip_missing)
+    loaded, missing = load_benchmarks(
+        args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol
+    )
     with open_backend(args) as backend:
+        batch_size = batch_size_from_args(args, backend)
+        warn_if_slow(backend, [len(records) for records in loaded.values()], sampling, batch_size)
         return evaluate(
             loaded,
             backend,
             sampling,
             args.output_dir,
-            batch_size=args.batch_size,
+            batch_size=batch_size,
             model=args.model,
-            inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples},
+            inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples, "protocol": args.protocol},
             notes=_skipped_note(missing),
+            protocol=published_denominators(args.protocol, list(loaded)),
         )
 
 
@@ -212,7 +238,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="alphamed eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--benchmarks", type=parse_benchmarks, default=list(EVAL_SPLITS), help="comma list or 'all' (default: all six)"
+        "--benchmarks",
+        type=parse_benchmarks,
+        default=None,
+        help="comma list or 'all' (default: the protocol's benchmarks)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=list(PROTOCOLS),
+        default=DEFAULT_PROTOCOL,
+        help="the item set of a published table: release (the datasets' own evaluation splits), huatuo_o1 "
+        "(HuatuoGPT-o1's evaluation file, `alphamed prepare huatuo_eval`), alphamed (huatuo_o1 + MedXpertQA), "
+        "med_rlvr (MedQA + MMLU-Pro health); the report puts each n beside the published denominator",
     )
     parser.add_argument("--data_dir", default=DEFAULT_DATA_ROOT, help="root the converters wrote their parquet to")
     parser.add_argument("--output_dir", required=True, help="where items.jsonl and results.* are written")

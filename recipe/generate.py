@@ -16,12 +16,14 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from alphamed.recipe.model_source import resolve_model
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,11 @@ Messages = list[dict[str, str]]
 
 BACKENDS = ("vllm", "hf", "openai")
 SAMPLES_HELP = "completions sampled per item"
+#: Items per generate call by default. On a CPU a batch of 32 items x max_tokens takes long enough that the
+#: progress bar (which moves once per batch) sits at 0% for minutes; a small batch shows rate and ETA early.
+BATCH_SIZE, CPU_BATCH_SIZE = 32, 4
+#: A CPU run that may take longer than this (seconds) is announced with its estimate before it starts.
+SLOW_RUN_S = 600
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,23 @@ class SamplingConfig:
 
 
 class GenerationError(RuntimeError):
-    """A backend could not produce completions; the message says which request and why."""
+    """A backend could not produce completions; the message says where, which request and why.
+
+    ``request`` is the failing request's position in the call when one request is to blame: the engine, which
+    knows what each request is, names the item instead (:meth:`naming`).
+    """
+
+    def __init__(self, message: str, *, where: str = "", request: int | None = None):
+        self.message, self.where, self.request = message, where, request
+        super().__init__(self._text(f"request {request}" if request is not None else ""))
+
+    def _text(self, who: str) -> str:
+        prefix = ", ".join(part for part in (self.where, who) if part)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def naming(self, who: str) -> GenerationError:
+        """This error with the failing request called ``who`` (an item id, say) instead of its position."""
+        return GenerationError(self._text(who))
 
 
 @runtime_checkable
@@ -112,20 +135,12 @@ def request_seed(seed: int, messages: Messages) -> int:
     return derive_seed(seed, json.dumps(list(messages), sort_keys=True, ensure_ascii=False))
 
 
-def _resolve_model(model: str) -> str:
-    """A local checkpoint path as an absolute path (a run's identity must not depend on the working dir)."""
-    if not model:
-        raise ValueError("a model (local path or hub id) is required")
-    path = Path(model).expanduser()
-    return str(path.resolve()) if path.exists() else model
-
-
 def load_tokenizer(path: str) -> Any:
     """A tokenizer from a local path or hub id; failures become one ValueError naming the path."""
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(resolve_model(path))
     except (OSError, ValueError) as err:
         raise ValueError(f"cannot load a tokenizer from {path!r}: {err}") from err
 
@@ -150,7 +165,7 @@ class HfBackend:
         import torch
         from transformers import AutoModelForCausalLM
 
-        self.model = _resolve_model(model)
+        self.model = resolve_model(model)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = torch.device(device)
@@ -169,6 +184,17 @@ class HfBackend:
         except (OSError, ValueError) as err:
             raise ValueError(f"cannot load a causal LM from {self.model!r}: {err}") from err
         self._lm.to(self.device).eval()
+
+    def seconds_per_step(self) -> float:
+        """Time of one decoding step (one forward pass over one token), measured once: what a run's length scales
+        with on a CPU, where reading the weights once per generated token is the cost."""
+        import torch
+
+        token = torch.tensor([[self.tokenizer.pad_token_id]], device=self.device)
+        with torch.inference_mode():
+            started = time.perf_counter()
+            self._lm(input_ids=token)
+            return time.perf_counter() - started
 
     def generate(self, requests: Sequence[Messages], sampling: SamplingConfig) -> list[list[str]]:
         import torch
@@ -235,7 +261,7 @@ class VllmBackend:
                 f"({err}). Install the vllm version pinned beside veRL (see README), or use --backend hf "
                 "(any device) or --backend openai (a running `vllm serve` / SGLang server)."
             ) from err
-        self.model = _resolve_model(model)
+        self.model = resolve_model(model)
         self._vllm = vllm
         engine_args: dict[str, Any] = {
             "model": self.model,
@@ -334,20 +360,26 @@ class OpenAIBackend:
         finally:  # on the first failure, queued requests are dropped instead of sent
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
+        return token_counts(self.tokenizer, texts)
+
     def _complete(self, position: int, messages: Messages, sampling: SamplingConfig) -> list[str]:
-        where = f"{self.base_url} model {self.model!r}, request {position}"
         seed = request_seed(sampling.seed, messages)
-        texts = self._call(where, messages, sampling, sampling.n, seed)
+        texts = self._call(position, messages, sampling, sampling.n, seed)
         extra = 0
         while len(texts) < sampling.n:
             extra += 1
-            texts += self._call(where, messages, sampling, 1, derive_seed(seed, "extra", extra))
+            texts += self._call(position, messages, sampling, 1, derive_seed(seed, "extra", extra))
         return texts[: sampling.n]
 
-    def _call(self, where: str, messages: Messages, sampling: SamplingConfig, n: int, seed: int) -> list[str]:
+    def _call(self, position: int, messages: Messages, sampling: SamplingConfig, n: int, seed: int) -> list[str]:
         openai = self._openai
+
+        def fail(message: str) -> GenerationError:
+            return GenerationError(message, where=f"{self.base_url} model {self.model!r}", request=position)
+
         try:
-            reply = self._client.chat.completions.create(
+            reply = self._client.chat.completions.with_raw_response.create(
                 model=self.model,
                 messages=list(messages),
                 n=n,
@@ -357,42 +389,46 @@ class OpenAIBackend:
                 seed=seed,
             )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as err:
-            raise GenerationError(
-                f"{where}: the server refused the credentials (HTTP {err.status_code}); set the API key in the "
-                f"environment variable named by --api_key_env. Server said: {err.message}"
+            raise fail(
+                f"the server refused the credentials (HTTP {err.status_code}); set the API key in the environment "
+                f"variable named by --api_key_env. Server said: {err.message}"
             ) from err
         except openai.NotFoundError as err:
-            raise GenerationError(
-                f"{where}: HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this "
-                f"model name. Server said: {err.message}"
+            raise fail(
+                "HTTP 404 -- check --base_url (usually ends in /v1) and that the server serves this model name. "
+                f"Server said: {err.message}"
             ) from err
         except (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError) as err:
             # What the SDK retries (APITimeoutError is an APIConnectionError; InternalServerError is any 5xx).
-            raise GenerationError(f"{where}: gave up after {self.max_retries + 1} attempts: {err}") from err
+            raise fail(f"gave up after {self.max_retries + 1} attempts: {err}") from err
         except openai.APIStatusError as err:
-            raise GenerationError(f"{where}: HTTP {err.status_code}: {err.message}") from err
-        except (openai.APIResponseValidationError, json.JSONDecodeError) as err:
-            raise GenerationError(f"{where}: malformed reply from the server: {err}") from err
-        return self._texts(reply, where)
+            raise fail(f"HTTP {err.status_code}: {err.message}") from err
+        # Parsed here, not by the SDK: bytes that are not UTF-8 become U+FFFD instead of failing the whole run.
+        try:
+            body = json.loads(reply.content.decode("utf-8", errors="replace"))
+        except json.JSONDecodeError as err:
+            raise fail(f"malformed reply from the server: {err}") from err
+        try:
+            return _choice_texts(body)
+        except ValueError as err:
+            raise fail(f"malformed reply, {err}") from err
 
-    @staticmethod
-    def _texts(reply: Any, where: str) -> list[str]:
-        choices = getattr(reply, "choices", None)
-        if not isinstance(choices, list) or not choices:
-            raise GenerationError(f"{where}: malformed reply without choices: {str(reply)[:300]!r}")
-        texts: list[str] = []
-        for choice in sorted(choices, key=lambda c: getattr(c, "index", 0) or 0):
-            message = getattr(choice, "message", None)
-            if message is None:
-                raise GenerationError(f"{where}: malformed reply, a choice has no message: {str(choice)[:300]!r}")
-            content = getattr(message, "content", None)
-            if content is not None and not isinstance(content, str):
-                raise GenerationError(f"{where}: malformed reply, content is not text: {content!r:.300}")
-            texts.append(content or "")
-        return texts
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
-        return token_counts(self.tokenizer, texts)
+def _choice_texts(body: Any) -> list[str]:
+    """The texts of a chat-completion reply's choices, by index; a null content is an empty response."""
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise ValueError(f"without choices: {str(body)[:300]!r}")
+    texts: list[str] = []
+    for choice in sorted(choices, key=lambda c: (c.get("index") or 0) if isinstance(c, dict) else 0):
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if not isinstance(message, dict):
+            raise ValueError(f"a choice has no message: {str(choice)[:300]!r}")
+        content = message.get("content")
+        if content is not None and not isinstance(content, str):
+            raise ValueError(f"content is not text: {content!r:.300}")
+        texts.append(content or "")
+    return texts
 
 
 def _backend_class(name: str) -> type:
@@ -428,7 +464,12 @@ def add_generation_args(
     group.add_argument("--temperature", type=float, default=default_temperature, help="0 = greedy")
     group.add_argument("--top_p", type=float, default=1.0)
     group.add_argument("--seed", type=int, default=0, help="the run's seed; every batch's seed derives from it")
-    group.add_argument("--batch_size", type=int, default=32, help="items per generate call and per sidecar flush")
+    group.add_argument(
+        "--batch_size",
+        type=int,
+        default=None,
+        help=f"items per generate call and per sidecar flush (default: {BATCH_SIZE}; hf on a CPU: {CPU_BATCH_SIZE})",
+    )
     group.add_argument("--tokenizer", default=None, help="tokenizer path (openai: enables token counts)")
     group.add_argument("--tensor_parallel_size", type=int, default=1, help="vllm: GPUs per model")
     group.add_argument("--gpu_memory_utilization", type=float, default=0.9, help="vllm: KV-cache memory share")
@@ -495,6 +536,31 @@ def open_backend(args: argparse.Namespace) -> Iterator[GenerationBackend]:
 
     with replicas_from_args(args) as pool:
         yield pool
+
+
+def batch_size_from_args(args: argparse.Namespace, backend: GenerationBackend) -> int:
+    """``--batch_size``, or a default sized for where the backend runs (see :data:`CPU_BATCH_SIZE`)."""
+    if args.batch_size is not None:
+        return args.batch_size
+    device = getattr(backend, "device", None)
+    return CPU_BATCH_SIZE if getattr(device, "type", None) == "cpu" else BATCH_SIZE
+
+
+def warn_if_slow(backend: GenerationBackend, items: Sequence[int], sampling: SamplingConfig, batch_size: int) -> None:
+    """hf on a CPU: say once, before generating, how long the run may take (every response using all of
+    ``max_tokens``: one timed decoding step x steps per batch x batches), so a slow run is a choice, not a hang.
+
+    ``items``: the item count of each input that is batched on its own (a file, a benchmark)."""
+    if not isinstance(backend, HfBackend) or backend.device.type != "cpu":
+        return
+    worst_s = sum(-(-count // batch_size) for count in items) * sampling.max_tokens * backend.seconds_per_step()
+    if worst_s >= SLOW_RUN_S:
+        print(
+            f"note: the hf backend on a CPU may take up to {worst_s / 3600:.1f} h here ({sum(items)} items in "
+            f"batches of {batch_size}, up to {sampling.max_tokens} new tokens each); --max_samples and --max_tokens "
+            "bound it, a GPU (--device cuda, or --backend vllm) is far faster",
+            file=sys.stderr,
+        )
 
 
 def sampling_from_args(args: argparse.Namespace) -> SamplingConfig:

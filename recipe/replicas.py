@@ -43,6 +43,7 @@ from ray.exceptions import (
     WorkerCrashedError,
 )
 
+from alphamed.recipe.engine import generate_and_count
 from alphamed.recipe.generate import (
     BatchOutput,
     GenerationError,
@@ -146,10 +147,10 @@ class Replica:
         """One batch: completions, their token counts (counted here, where the tokenizer is) and seconds taken."""
         self._ready()
         start = time.perf_counter()
-        outputs = self._backend.generate(requests, sampling)
+        outputs, counts = generate_and_count(self._backend, requests, sampling)
         seconds = time.perf_counter() - start
         self._batches += 1
-        return outputs, self._backend.count_tokens([text for texts in outputs for text in texts]), seconds
+        return outputs, counts, seconds
 
     def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
         self._ready()
@@ -191,6 +192,10 @@ class ReplicaPool:
             self.close()
             raise GenerationError(f"a {spec.backend} replica could not start: {_reason(err)}") from None
         self.model = self.infos[0]["model"]  # the backend's own spelling, as the sidecar records it in-process
+        if spec.backend == "hf":  # as on the in-process backend: default batch sizes depend on it
+            import torch
+
+            self.device = torch.device(self.infos[0]["device"])
 
     def describe(self) -> str:
         return ", ".join(

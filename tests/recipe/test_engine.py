@@ -21,7 +21,7 @@ from alphamed.recipe.engine import (
     score_record,
     sidecar_meta_path,
 )
-from alphamed.recipe.generate import HfBackend, build_backend
+from alphamed.recipe.generate import GenerationError, HfBackend, build_backend
 from tests.conftest import REPO_ROOT
 from tests.recipe.openai_stub_server import StubOpenAIServer
 
@@ -257,3 +257,33 @@ def test_score_record_scores_outside_responses_like_run_items() -> None:
     assert tagged.response_tokens == [None, None]
     with pytest.raises(ValueError, match="2 responses but 1 token counts"):
         score_record(alphamed, ["a", "b"], [1])
+
+
+@pytest.mark.parametrize("text", ['{"format": 2, "backe', "[1, 2]", "\udcff"])
+def test_a_truncated_settings_file_is_an_error_naming_it(text, hf: CountingHf, tmp_path) -> None:
+    sidecar = tmp_path / "s.jsonl"
+    sidecar_meta_path(sidecar).write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError, match=rf"{sidecar_meta_path(sidecar)}: not the settings of its sidecar"):
+        run_items(_records(1), hf, SAMPLING, sidecar)
+
+
+def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(tmp_path, capsys) -> None:
+    """A lone surrogate escape or non-UTF-8 bytes in a server's reply never stop a run: U+FFFD, counted."""
+    sidecar = tmp_path / "s.jsonl"
+    with StubOpenAIServer(script=["lone_surrogate", "invalid_bytes"]) as server:
+        backend = build_backend("openai", "served", base_url=server.base_url, max_concurrency=1)
+        sampling = SamplingConfig(n=1, max_tokens=6, temperature=1.0, top_p=1.0, seed=11)
+        results = run_items(_records(3), backend, sampling, sidecar)
+    assert [r.responses[0].endswith("\ufffd") for r in results] == [True, True, False]
+    assert "\ud83d" not in results[0].responses[0] and "<not-utf8>" not in results[1].responses[0]
+    assert [r.pred_lenient for r in results] == [["A"], ["A"], ["A"]]  # the answer before the bad text still reads
+    assert [r.to_json() for r in read_sidecar(sidecar).values()] == [r.to_json() for r in results]
+    assert "2 response(s) held text that is not valid Unicode" in capsys.readouterr().err
+
+
+def test_a_failing_request_is_named_by_its_item_id(tmp_path) -> None:
+    with StubOpenAIServer(script=["ok", 401]) as server:
+        backend = build_backend("openai", "served", base_url=server.base_url, max_concurrency=1)
+        with pytest.raises(GenerationError, match=r"model 'served', item 'q1': the server refused") as info:
+            run_items(_records(2), backend, SAMPLING, tmp_path / "s.jsonl")
+    assert "request 1" not in str(info.value)

@@ -68,3 +68,13 @@ def test_bad_inputs_are_clear_errors(tmp_path, capsys) -> None:
         compare([a], tmp_path / "cmp", labels=["x", "y"])
     assert cli_main(["eval-compare", str(a), str(tmp_path / "nothing"), "--output_dir", str(tmp_path / "c")]) == 1
     assert "no results.json" in capsys.readouterr().err
+
+
+def test_a_truncated_results_json_is_one_line_naming_it(tmp_path, capsys) -> None:
+    a = _run(tmp_path / "a", "a", {"medqa": [True]})
+    b = _run(tmp_path / "b", "b", {"medqa": [False]})
+    results = b / "results.json"
+    results.write_text(results.read_text()[:50])
+    assert cli_main(["eval-compare", str(a), str(b), "--output_dir", str(tmp_path / "cmp")]) == 1
+    err = capsys.readouterr().err
+    assert f"{results}: not an alphamed results.json: truncated" in err and len(err.strip().splitlines()) == 1

@@ -7,21 +7,28 @@ import importlib.util
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
 from alphamed.recipe.generate import (
+    BATCH_SIZE,
+    CPU_BATCH_SIZE,
+    SLOW_RUN_S,
     GenerationBackend,
     GenerationError,
     HfBackend,
     SamplingConfig,
     add_generation_args,
     backend_from_args,
+    batch_size_from_args,
     build_backend,
     derive_seed,
+    load_tokenizer,
     request_seed,
     sampling_from_args,
+    warn_if_slow,
 )
 from tests.conftest import REPO_ROOT
 from tests.recipe.openai_stub_server import StubOpenAIServer, scripted_text
@@ -87,8 +94,10 @@ def test_hf_refuses_a_tokenizer_without_chat_template(tiny_model_dir) -> None:
 
 
 def test_hf_bad_model_path_and_dtype_are_clear(tmp_path, tiny_model_dir) -> None:
-    with pytest.raises(ValueError, match="cannot load a tokenizer"):
+    with pytest.raises(ValueError, match=f"{tmp_path / 'nowhere'}: no such model folder"):
         HfBackend(str(tmp_path / "nowhere"), device="cpu")
+    with pytest.raises(ValueError, match="cannot load a tokenizer from .*x/y/z'.*no such model folder"):
+        load_tokenizer("x/y/z")
     with pytest.raises(ValueError, match="unknown --dtype"):
         HfBackend(str(tiny_model_dir), device="cpu", dtype="float7")
 
@@ -260,3 +269,41 @@ def test_openai_token_counts_need_a_tokenizer(tiny_model_dir) -> None:
     with StubOpenAIServer() as server:
         assert _openai(server).count_tokens(["The answer is A", "B"]) == [None, None]
         assert _openai(server, tokenizer=str(tiny_model_dir)).count_tokens(["The answer is A"])[0] > 0
+
+
+@pytest.mark.timeout(60)  # unchecked, the hub client retries for about a minute before failing
+def test_a_hub_id_that_cannot_be_fetched_fails_fast(monkeypatch) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(
+        ValueError, match=r"alphamed-tests/not-cached: .*not in the Hugging Face cache \(HF_HUB_OFFLINE"
+    ):
+        HfBackend("alphamed-tests/not-cached", device="cpu")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(
+        ValueError, match=r"http://127.0.0.1:9 cannot be reached .*hf download alphamed-tests/not-cached"
+    ):
+        HfBackend("alphamed-tests/not-cached", device="cpu")
+    assert time.monotonic() - started < 10
+
+
+def test_batch_size_defaults_to_a_small_batch_for_hf_on_a_cpu(hf: HfBackend) -> None:
+    """A CPU run shows progress (rate, ETA) after a few items, not after 32 items x max_tokens."""
+    assert batch_size_from_args(_parse([]), hf) == CPU_BATCH_SIZE < BATCH_SIZE
+    assert batch_size_from_args(_parse(["--batch_size", "7"]), hf) == 7
+    with StubOpenAIServer() as server:
+        assert batch_size_from_args(_parse([]), _openai(server)) == BATCH_SIZE
+
+
+def test_a_long_cpu_run_is_announced_with_its_estimate(hf: HfBackend, capsys) -> None:
+    short = SamplingConfig(n=1, max_tokens=16, temperature=0.0, top_p=1.0, seed=0)
+    warn_if_slow(hf, [8], short, 4)  # 2 batches x 16 steps of the tiny model: nothing to say
+    sampling = SamplingConfig(n=1, max_tokens=4096, temperature=0.0, top_p=1.0, seed=0)
+    assert capsys.readouterr().err == ""
+    step_s = hf.seconds_per_step()
+    items = int(SLOW_RUN_S / (4096 * step_s)) * 4 * 10  # ten times the threshold, by the model's own speed
+    warn_if_slow(hf, [items], sampling, 4)
+    assert f"{items} items in batches of 4, up to 4096 new tokens" in capsys.readouterr().err
