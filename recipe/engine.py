@@ -44,6 +44,7 @@ __all__ = [
     "ItemResult",
     "SamplingConfig",
     "SidecarMismatchError",
+    "generate_and_count",
     "load_records",
     "read_sidecar",
     "run_items",
