@@ -138,8 +138,16 @@ def check_fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
         ("algorithm.adv_estimator=grpo", "algorithm.adv_estimator=gpro", ["algorithm.adv_estimator: 'gpro' is not"]),
         ("rollout.name=vllm", "rollout.name=vlm", ["actor_rollout_ref.rollout.name: 'vlm' in mode 'async' is not"]),
         # a script that dies before launching, and one that never launches through ${LAUNCHER}
-        ("set -xeuo pipefail", "set -xeuo pipefail\nexit 3", ["exited with status 3 before launching veRL"]),
-        ('${LAUNCHER} \\\n', "python3 -m verl.trainer.main_ppo --help >/dev/null || true; true \\\n", ["never called"]),
+        (
+            "set -xeuo pipefail",
+            "set -xeuo pipefail\nexit 3",
+            ["exited with status 3 before reaching ${LAUNCHER}; last output: + exit 3"],
+        ),
+        (
+            "${LAUNCHER} \\\n",
+            "python3 -m verl.trainer.main_ppo --help >/dev/null || true; true \\\n",
+            ["finished without calling ${LAUNCHER}"],
+        ),
     ],
 )
 def test_mutation_is_rejected(
