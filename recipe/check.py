@@ -219,6 +219,12 @@ def training_roles(cfg: Any) -> list[Parallelism]:
     return [role_parallelism(cfg, prefix) for prefix in prefixes]
 
 
+def check_parallel_layout(cfg: Any) -> list[str]:
+    """Every role's parallel sizes must tile the GPUs (before veRL's validation, whose messages name no key)."""
+    training_roles(cfg)
+    return []
+
+
 def check_rollout_placement(cfg: Any) -> list[str]:
     """Rollout replicas (``RolloutReplica``) of TP x DP x PP GPUs fill whole nodes or divide one, and the GPU pool
     splits into whole replicas."""
@@ -434,6 +440,7 @@ class Check:
 CHECKS: list[Check] = [
     Check("values", check_values),
     Check("algorithm names", check_algorithm_names),
+    Check("parallel layout", check_parallel_layout),
     Check("veRL validation", run_verl_validation),
     Check("names veRL resolves on the GPUs", check_names),
     Check("KL estimators", check_kl_estimators),

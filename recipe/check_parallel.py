@@ -135,9 +135,8 @@ def role_parallelism(cfg: Any, prefix: str) -> Parallelism:
         raise NotImplementedError(f"{prefix}.{name}: engine {kind} has no reader in alphamed.recipe.check_parallel")
     strategy = str(role.strategy)
     if strategy not in STRATEGIES[kind]:
-        raise RecipeError(
-            f"{prefix}.strategy: {strategy!r} cannot run the {name} engine ({'/'.join(STRATEGIES[kind])})"
-        )
+        runs = "/".join(STRATEGIES[kind])
+        raise RecipeError(f"{prefix}.strategy: {strategy!r} cannot run the {name} engine, which runs {runs}")
     # FSDPActorConfig (actor and reference, not the critic) copies its deprecated top-level Ulysses size into the
     # engine when it is above 1; a message then names the key the recipe set.
     key = f"{prefix}.{name}"
