@@ -453,11 +453,11 @@ CHECKS: list[Check] = [
 ]
 
 
-def run_checks(cfg: Any, checks: list[Check] = CHECKS) -> list[str]:
+def run_checks(cfg: Any) -> list[str]:
     """Every check in order; the first failure stops. A check that crashes could not say whether the config is
     right, so it fails (or warns, when advisory) saying so -- never a traceback."""
     found: list[str] = []
-    for check in checks:
+    for check in CHECKS:
         try:
             found += check.run(cfg) or []
         except RecipeError:
