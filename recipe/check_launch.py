@@ -95,9 +95,11 @@ def _end_group(pid: int) -> None:
 
 
 def _last_line(output: bytes) -> str:
-    """The script's last non-empty output line, undecodable bytes shown replaced."""
+    """The script's last message, undecodable bytes shown replaced: the last non-empty line that is not bash's
+    ``set -x`` trace, else the last trace line."""
     lines = [line.strip() for line in output.decode("utf-8", errors="replace").splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
+    messages = [line for line in lines if not line.startswith("+")]
+    return (messages or lines or ["(no output)"])[-1]
 
 
 def _run_recording(script: Path, extra: list[str], timeout: float, argv_file: Path, log: Path) -> int | None:
