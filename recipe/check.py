@@ -225,6 +225,19 @@ def check_parallel_layout(cfg: Any) -> list[str]:
     return []
 
 
+def check_critic_sequence_parallel(cfg: Any) -> list[str]:
+    """``critic.ulysses_sequence_parallel_size`` is deprecated and, unlike the actor's, never reaches the critic's
+    engine: the run would train the critic without sequence parallelism, at SP times the memory."""
+    layout = next((p for p in training_roles(cfg) if p.role == "critic"), None)
+    legacy = cfg.critic.get("ulysses_sequence_parallel_size", 1)
+    if layout is None or legacy in (1, layout.seq_split):
+        return []
+    return [
+        f"critic.ulysses_sequence_parallel_size {legacy} is ignored by veRL's critic engine, which runs with "
+        f"{layout.seq_split_key} = {layout.seq_split}; set that key instead"
+    ]
+
+
 def check_rollout_placement(cfg: Any) -> list[str]:
     """Rollout replicas (``RolloutReplica``) of TP x DP x PP GPUs fill whole nodes or divide one, and the GPU pool
     splits into whole replicas."""
@@ -449,6 +462,7 @@ CHECKS: list[Check] = [
     Check("batch arithmetic", check_batch_arithmetic),
     Check("reward manager", check_reward_manager),
     Check("reward function", check_reward_function),
+    Check("critic sequence parallelism", check_critic_sequence_parallel, advisory=True),
     Check("data files", check_data_files, advisory=True),
 ]
 
@@ -573,7 +587,11 @@ def main(argv: list[str] | None = None) -> int:
         help=f"seconds a script may take to reach ${{LAUNCHER}} before it is stopped (default {DEFAULT_TIMEOUT:g})",
     )
     args = parser.parse_args(argv)
-    passed = sum(check_one(script, extra, args.timeout) for script in args.scripts)
+    try:
+        passed = sum(check_one(script, extra, args.timeout) for script in args.scripts)
+    except KeyboardInterrupt:  # the running script's process group has already been ended
+        print("FAIL: interrupted", file=sys.stderr)
+        return 130
     if len(args.scripts) > 1:
         print(f"{passed} of {len(args.scripts)} recipes pass")
     return 0 if passed == len(args.scripts) else 1

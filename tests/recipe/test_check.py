@@ -393,3 +393,12 @@ def test_timeout_must_be_positive(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
         main([str(RECIPE), "--timeout", "0"])
     assert "is not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_the_critics_deprecated_sequence_parallel_key_is_flagged(capsys: pytest.CaptureFixture) -> None:
+    """FSDPCriticConfig never copies it into the engine, unlike the actor's; the engine's own key works."""
+    assert main([str(MED_RLVR), "--", "critic.ulysses_sequence_parallel_size=2"]) == 0
+    assert "critic.ulysses_sequence_parallel_size 2 is ignored by veRL's critic engine" in capsys.readouterr().out
+    assert main([str(MED_RLVR), "--", "critic.fsdp.ulysses_sequence_parallel_size=2"]) == 0
+    out = capsys.readouterr().out
+    assert "critic fsdp (SP 2) -> DP 4" in out and "is ignored" not in out
