@@ -67,11 +67,10 @@ KL_ESTIMATORS = ("kl", "k1", "abs", "mse", "k2", "low_var_kl", "k3", "k1+", "k3+
 
 @dataclass
 class CheckReport:
-    """What one script asks veRL for, and the non-fatal findings."""
+    """The config one script launches veRL with, and the non-fatal findings."""
 
     script: Path
-    overrides: list[str]
-    config: Any = None
+    config: Any
     warnings: list[str] = field(default_factory=list)
 
 
@@ -488,10 +487,8 @@ def check_script(script: Path, extra: list[str], timeout: float = DEFAULT_TIMEOU
     """Record the script's launch, compose what ``main_ppo`` would receive, and run every check on it."""
     launch = parse_launch(record_launch(script, extra, timeout))
     reject_legacy_keys(launch.overrides)
-    report = CheckReport(script=script, overrides=launch.overrides)
-    report.config = compose_launch(launch)
-    report.warnings += run_checks(report.config)
-    return report
+    config = compose_launch(launch)
+    return CheckReport(script=script, config=config, warnings=run_checks(config))
 
 
 def _file_list(paths: list[Path]) -> str:

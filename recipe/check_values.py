@@ -189,6 +189,6 @@ def check_names(cfg: Any) -> list[str]:
             _fail(key, value, f"is not one of veRL's: {', '.join(names)}")
     loggers = _select(cfg, "trainer.logger")
     for logger in [loggers] if isinstance(loggers, str) else list(loggers or []):
-        if logger not in Tracking.supported_backend:
+        if logger not in Tracking.supported_backend and logger != "tracking":  # deprecated, still accepted
             _fail("trainer.logger", logger, f"is not a logger veRL's Tracking supports: {Tracking.supported_backend}")
     return []
