@@ -307,7 +307,7 @@ _FEW_SHOT_CONTINUATION = re.compile(r"(?m)^[ \t]*(?:Question|Q)[ \t]*[:：]")
 # lower-cased text) occurs: a regex scan over every position of every response was the lenient mode's main cost.
 _WORD_CUE = re.compile(
     r"(?:answer|option|choice|statement|conclusion)(?:\s+(?:to|for)\s+(?:this|the)\s+question)?"
-    r"(?:\s+(?:is|would\s+be|should\s+be|will\s+be)\b\s*[:：]?|\s*[:：=])"
+    r"(?:\s+(?:is|would\s+be|should\s+be|will\s+be)\b\s*[:：]?|\s*(?:\*\*|__)?[ \t]*[:：=])"
     r"(?P<content>[^\n]{0,300})",  # CUE_WINDOW
     re.I,
 )
@@ -316,7 +316,13 @@ _HEADING_CUE = re.compile(r"answer[ \t]*[:：]?[ \t]*(?:\*\*|__)?[ \t]*[:：]?[ 
 _HEADING_HEAD = re.compile(
     r"[ \t>]*(?:#{1,6}[ \t]*|\*\*|__)?[ \t]*(?:(?:the|my)[ \t]+)?(?:final|correct|best)?[ \t]*", re.I
 )
-_JSON_CUE = re.compile(r'(?:answer|choice|option)"\s*:\s*"(?P<content>[^"\n]{0,300})"', re.I)
+_JSON_CUE = re.compile(
+    r"(?:answer|choice|option|letter)(?P<q>[\"'])\s*:\s*(?P=q)(?P<content>[^\n]{0,300}?)(?P=q)", re.I
+)
+#: "I would choose B", "select (C)": a verb of choosing with a capital letter right after it.
+_PICK_CUE = re.compile(
+    r"(?i:choose|select|pick|go\s+with)\s+(?i:option\s+|choice\s+|answer\s+)?(?P<content>\(?[A-Z]\)?(?![A-Za-z])[^\n]{0,300})"
+)
 _IS_PAREN_CUE = re.compile(r"(?i:is|be)\s+(?P<content>\([A-Z]\))")
 _WORD_CUE_BEFORE = re.compile(r"(?:answer|option|choice|statement|conclusion)\s+(?:(?:would|should|will)\s+)?$", re.I)
 _CLAIM_CUE = re.compile(r"(?:correct|best|right|likely)\s+(?:answer|option|choice)", re.I)
@@ -327,7 +333,8 @@ _JA_CUE = re.compile(r"(?:正解|答え)\s*(?:は|:|：)\s*(?P<content>[^\n，�
 _CUE_ANCHORS = (
     *((word, _WORD_CUE) for word in ("answer", "option", "choice", "statement", "conclusion")),
     ("answer", _HEADING_CUE),
-    *((word, _JSON_CUE) for word in ('answer"', 'choice"', 'option"')),
+    *((word + quote, _JSON_CUE) for word in ("answer", "choice", "option", "letter") for quote in "\"'"),
+    *((word, _PICK_CUE) for word in ("choose", "select", "pick", "go with")),
     ("is (", _IS_PAREN_CUE),
     ("be (", _IS_PAREN_CUE),
     *((word, _CLAIM_CUE) for word in ("correct", "best", "right", "likely")),
@@ -372,12 +379,12 @@ _LEADING_OPTION = re.compile(
 _OTHER_OPTION_LINE = re.compile(r"(?m)^[ \t>*#-]*\(?([A-Za-z])[.)]")
 #: An option closing the response after a question or a colon: "... the next step? A.", "not seen in: A) <text>".
 _CLOSING_OPTION = re.compile(r"[?:：\n][ \t\n]*(?P<content>\(?[A-Z](?:\)|\.|\)?[ \t]*$)[^\n]{0,200}?)[ \t\n]*$")
+_LISTING = re.compile(r"\b(?:options|choices|following)\b", re.I)
 #: "A, <text of A>", "(B) <text of B>", "d (<text of d>)": a letter with its own option's text.
 _LETTER_THEN_TEXT = re.compile(r"\(?([A-Za-z])\)?(?:[ \t]*[,.:)\-–][ \t]*|[ \t]+(?=\())(.+)", re.S)
 _SPECIAL_TOKEN = re.compile(r"<[^<>\s]{1,20}>")  # "<eoa>", "<|im_end|>": generation markers, not content
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")  # CUE_WINDOW
-_OPTION_LINE = re.compile(r"(?m)^[ \t>*-]*\(?([A-Z])[.)][ \t]+([^\n]+)$")
 _CUE_CONTENT_END = re.compile(r"(?<=[.!。])\s+(?=[A-Z])|\n")
 #: How far before a claim ("... is the most likely") its option letter may stand.
 CLAIM_LOOKBACK = 120
@@ -463,7 +470,8 @@ def _cue_reading(text: str, position: int, pattern: re.Pattern[str], option_text
         content = text[match.end() : match.end() + CUE_WINDOW].lstrip().split("\n", 1)[0]
     if "\\boxed" in content:
         return Verdict.NOT_A_CUE  # the box itself is read once, by boxed_contents
-    reading = _content_reading(content, option_texts, first_sentence=pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS))
+    prose = pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS, _PICK_CUE)
+    reading = _content_reading(content, option_texts, first_sentence=prose)
     return Verdict.NOT_A_CUE if reading is None else reading
 
 
@@ -499,18 +507,18 @@ def _letter_with_own_text(content: str, option_texts: tuple[str, ...] | None) ->
     if match is None or not option_texts:
         return None
     letter = match.group(1).upper()
-    rest = _CUE_CONTENT_END.split(match.group(2), 1)[0].strip(" .*()")
+    rest = _CUE_CONTENT_END.split(match.group(2), 1)[0].strip(" .*")
+    if rest.startswith("(") and rest.endswith(")"):
+        rest = rest[1:-1]
     return letter if rest and _letter_of_option_text(rest, option_texts) == letter else None
 
 
 def _weak_readings(text: str, option_texts: tuple[str, ...] | None) -> list[Reading]:
     """Every weaker commitment; more than ``MAX_READINGS`` bold or option lines is a spray, read as a hedge."""
     bold = list(islice(_BOLD.finditer(text), MAX_READINGS + 1))
-    lines = list(islice(_OPTION_LINE.finditer(text), MAX_READINGS + 1))
-    if len(bold) + len(lines) > MAX_READINGS:
+    if len(bold) > MAX_READINGS:
         return [Verdict.AMBIGUOUS]
-    readings = [read_choice(match.group(1), option_texts) for match in bold]
-    readings += [_option_line_reading(match, option_texts) for match in lines]
+    readings: list[Reading] = [read_choice(match.group(1), option_texts) for match in bold]
     anchors = sorted(_cue_anchors(_lowered(text), _WEAK_ANCHORS), key=lambda anchor: anchor[0], reverse=True)
     readings += [_claim_reading(text, position, pattern, option_texts) for position, pattern in anchors[:MAX_READINGS]]
     readings.append(_answer_first_reading(text, option_texts))
@@ -521,8 +529,8 @@ def _weak_readings(text: str, option_texts: tuple[str, ...] | None) -> list[Read
 def _closing_option_reading(text: str, option_texts: tuple[str, ...] | None) -> Reading:
     """A bare letter, or a letter with its own text, closing the response after a question or a colon."""
     closing = _CLOSING_OPTION.search(text, max(0, len(text) - CUE_WINDOW))
-    if closing is None:
-        return None
+    if closing is None or _LISTING.search(text, max(0, closing.start() - 40), closing.start()):
+        return None  # "Let's review the options:\nA) <text>" cut off is a list starting, not an answer
     content = closing.group("content").strip(" .")
     return read_choice(content, option_texts) if len(content) <= 3 else _letter_with_own_text(content, option_texts)
 
@@ -593,11 +601,3 @@ def _opens_with_own_text(sentence: str, letter: str, option_texts: tuple[str, ..
         or len(key) <= len(own) + 8
         and read_choice(f"{letter}) {key}", option_texts) == letter
     )
-
-
-def _option_line_reading(match: re.Match[str], option_texts: tuple[str, ...] | None) -> str | None:
-    """An ``X. text`` line counts only when ``text`` is option X's own text."""
-    letter, rest = match.group(1), match.group(2)
-    if not option_texts or _letter_of_option_text(rest.strip(" *"), option_texts) != letter:
-        return None
-    return letter

@@ -63,6 +63,14 @@ COMMITMENTS = [
         "bare letter closing a restated question",
     ),
     ("The answer is (A). Wait, penicillin allergy: the answer is (C).", "C", "a retracted commitment"),
+    ("{'answer_letter': 'D', 'reason': \"Crohn's is unrelated\"}", "D", "Python-style dict, letter key"),
+    ("**Answer**: B", "B", "bold label before the colon"),
+    ("Amoxicillin-clavulanate covers both, so I would go with B.", "B", "a verb of choosing"),
+    (
+        "Considering the organisms involved, the most useful drug would be:\n\nC) Clindamycin",
+        "C",
+        "a claim ending in a colon, the option on the next line",
+    ),
 ]
 
 STILL_NONE = [
@@ -84,6 +92,8 @@ STILL_NONE = [
     ("## Final Answer\n", "an empty heading"),
     ("【答案】A B", "【答案】 naming two options"),
     ("The most likely cause is amoxicillin-clavulanate or clindamycin.", "a claim naming two options"),
+    ("Let's review the options:\nA) Amoxicillin", "a list starting, cut off"),
+    ("We should select patients carefully before treating.", "a verb of choosing with no letter"),
 ]
 
 
