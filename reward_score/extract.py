@@ -360,8 +360,14 @@ _OPTION_BEFORE_CLAIM = re.compile(
     r"[ \t]+(?:is|would[ \t]+be)[ \t]+(?:the[ \t]+)?$",
     re.I,
 )
+_CLAIM_BEFORE = re.compile(r"(?:correct|best|right|final|likely|appropriate|my)\s+$", re.I)
 _PAREN_OPTION = re.compile(r"\((?:option|choice|answer)[ \t]*(?P<content>[A-Za-z])\)[ \t*]*(?:[.!。]|\n|$)", re.I)
-_IS_BE = re.compile(r"\b(?:is|be)\b", re.I)
+_BARE_PAREN_OPTION = re.compile(r"\((?P<content>[A-Z])\)[ \t*]*(?:[.!。]|\n|$)")
+_IS_BE = re.compile(r"\b(?:is|are|was|were|be)\b", re.I)
+#: A bare "(C)" closing a sentence commits only in a sentence that claims outright ("at the greatest risk for").
+_STRONG_CLAIM = re.compile(r"\b(?:most|best|greatest|highest|correct|answer)\b", re.I)
+#: "<text of B>, which is characterized by ...": the option's text ends where a clause about it begins.
+_CLAUSE_AFTER = re.compile(r",\s+(?:which|as|because|since|given|due|that|who|with)\b", re.I)
 _NOT_COMMITTING = re.compile(
     r"\b(?:not|no|never|unlikely|less|wrong|incorrect|false|rule[sd]?|exclude[sd]?|except|answer|correct|"
     r"possib\w*|could|may|might)\b",
@@ -370,6 +376,7 @@ _NOT_COMMITTING = re.compile(
 _WEAK_ANCHORS = (
     *((word, _CLAIM_IS) for word in ("most ", "best", "correct")),
     *((word, _PAREN_OPTION) for word in ("(option", "(choice", "(answer")),
+    *((word, _BARE_PAREN_OPTION) for word in (").", ")\n")),
 )
 #: The first line opens with an option: "C) ...", "(C) ...", "C. ...", "c) ...", "d (<text of d>)".
 _LEADING_OPTION = re.compile(
@@ -379,6 +386,12 @@ _LEADING_OPTION = re.compile(
 _OTHER_OPTION_LINE = re.compile(r"(?m)^[ \t>*#-]*\(?([A-Za-z])[.)]")
 #: An option closing the response after a question or a colon: "... the next step? A.", "not seen in: A) <text>".
 _CLOSING_OPTION = re.compile(r"[?:：\n][ \t\n]*(?P<content>\(?[A-Z](?:\)|\.|\)?[ \t]*$)[^\n]{0,200}?)[ \t\n]*$")
+_NO_OPTION_FITS = re.compile(
+    r"\b(?:none of the (?:given |listed |above |provided )?(?:options|choices|answers|answer choices)|"
+    r"not (?:one )?(?:of|among) the (?:given |listed |provided )?(?:options|choices)|"
+    r"no (?:option|choice) is correct)\b",
+    re.I,
+)
 _LISTING = re.compile(r"\b(?:options|choices|following)\b", re.I)
 #: "A, <text of A>", "(B) <text of B>", "d (<text of d>)": a letter with its own option's text.
 _LETTER_THEN_TEXT = re.compile(r"\(?([A-Za-z])\)?(?:[ \t]*[,.:)\-–][ \t]*|[ \t]+(?=\())(.+)", re.S)
@@ -402,9 +415,18 @@ def _extract_lenient(text: str, option_texts: tuple[str, ...] | None) -> str | N
     final = tag_reading(visible, option_texts) if "<answer>" in visible else None
     if final is None:
         final = _explicit_commitment(visible, option_texts)
-    if final is not None:
-        return _letter_only(final)
-    return _single(_weak_readings(visible, option_texts))
+    if final is None:
+        final = _single(_weak_readings(visible, option_texts))
+    if final is not None and _says_no_option_fits(visible, option_texts):
+        return None  # "the answer is not one of the options; the closest is B" picks nothing
+    return _letter_only(final)
+
+
+def _says_no_option_fits(text: str, option_texts: tuple[str, ...] | None) -> bool:
+    """The response says no option is right (and no option is itself "none of the above")."""
+    if _NO_OPTION_FITS.search(text) is None:
+        return False
+    return not option_texts or not any("none" in _option_key(option) for option in option_texts)
 
 
 def _lenient_view(text: str) -> str | None:
@@ -467,12 +489,23 @@ def _cue_reading(text: str, position: int, pattern: re.Pattern[str], option_text
             return Verdict.NOT_A_CUE
     content = _SPECIAL_TOKEN.sub(" ", match.group("content"))
     if pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS) and not content.strip():  # "The answer is:\n\nC. <text>"
+        if not _introduces_an_answer(text, position, match.group(0), claims=pattern is _CLAIM_IS):
+            return Verdict.NOT_A_CUE  # "Let's analyze each option:\n\nA) ..." introduces a list, not an answer
         content = text[match.end() : match.end() + CUE_WINDOW].lstrip().split("\n", 1)[0]
     if "\\boxed" in content:
         return Verdict.NOT_A_CUE  # the box itself is read once, by boxed_contents
     prose = pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS, _PICK_CUE)
     reading = _content_reading(content, option_texts, first_sentence=prose)
     return Verdict.NOT_A_CUE if reading is None else reading
+
+
+def _introduces_an_answer(text: str, position: int, cue: str, *, claims: bool) -> bool:
+    """Whether a cue ending its line ("The correct answer is:", "## Final Answer", "each option:") names an answer
+    on the next line: it says "answer" or claims ("best option:"), and the next lines do not list options."""
+    if not (claims or cue[:6].lower() == "answer" or _CLAIM_BEFORE.search(text, max(0, position - 24), position)):
+        return False
+    following = _OTHER_OPTION_LINE.findall(text, position, position + 2 * CUE_WINDOW)
+    return len({letter.upper() for letter in following}) <= 1
 
 
 def _cue_stands(text: str, position: int, pattern: re.Pattern[str]) -> bool:
@@ -497,7 +530,10 @@ def _content_reading(content: str, option_texts: tuple[str, ...] | None, *, firs
     """
     reading = _letter_with_own_text(content, option_texts) or read_choice(content, option_texts)
     if reading is None and first_sentence:
-        reading = read_choice(_CUE_CONTENT_END.split(content, 1)[0], option_texts)
+        sentence = _CUE_CONTENT_END.split(content, 1)[0]
+        reading = read_choice(sentence, option_texts) or _letter_of_option_text(
+            _CLAUSE_AFTER.split(sentence, 1)[0], option_texts
+        )
     return reading
 
 
@@ -531,6 +567,8 @@ def _closing_option_reading(text: str, option_texts: tuple[str, ...] | None) -> 
     closing = _CLOSING_OPTION.search(text, max(0, len(text) - CUE_WINDOW))
     if closing is None or _LISTING.search(text, max(0, closing.start() - 40), closing.start()):
         return None  # "Let's review the options:\nA) <text>" cut off is a list starting, not an answer
+    if _OTHER_OPTION_LINE.match(text[text.rfind("\n", 0, closing.start()) + 1 : closing.start()]):
+        return None  # the last line of a list of options
     content = closing.group("content").strip(" .")
     return read_choice(content, option_texts) if len(content) <= 3 else _letter_with_own_text(content, option_texts)
 
@@ -539,17 +577,21 @@ def _claim_reading(text: str, position: int, pattern: re.Pattern[str], option_te
     """A claim ("the most likely diagnosis is <text>", "Option A (...) is the most likely") or "(option B)" closing
     a sentence that claims something."""
     if pattern is _PAREN_OPTION:
-        return _paren_option_reading(text, position, option_texts)
+        return _paren_option_reading(text, position, pattern, option_texts)
+    if pattern is _BARE_PAREN_OPTION:
+        return _paren_option_reading(text, position - 2, pattern, option_texts)
     before = _OPTION_BEFORE_CLAIM.search(text, max(0, position - CLAIM_LOOKBACK), position)
     if before is not None:
         return read_choice(before.group("content"), option_texts)
     return _cue_reading(text, position, pattern, option_texts)
 
 
-def _paren_option_reading(text: str, position: int, option_texts: tuple[str, ...] | None) -> Reading:
+def _paren_option_reading(
+    text: str, position: int, pattern: re.Pattern[str], option_texts: tuple[str, ...] | None
+) -> Reading:
     """ "... the most likely diagnosis is <text of B> (option B).": counts when its sentence claims (is/be, no
-    negation) and the text before it names no other option."""
-    match = _PAREN_OPTION.match(text, position)
+    negation; a bare "(B)" needs an outright claim) and the text before it names no other option."""
+    match = pattern.match(text, position) if position >= 0 else None
     if match is None:
         return Verdict.NOT_A_CUE
     window = max(0, position - CUE_WINDOW)
@@ -557,6 +599,8 @@ def _paren_option_reading(text: str, position: int, option_texts: tuple[str, ...
     sentence = text[sentence_start:position]
     claims = list(_IS_BE.finditer(sentence))
     if not claims or _NOT_COMMITTING.search(sentence, claims[-1].end()):
+        return Verdict.NOT_A_CUE
+    if pattern is _BARE_PAREN_OPTION and not _STRONG_CLAIM.search(sentence):
         return Verdict.NOT_A_CUE
     letter = read_choice(match.group("content"), option_texts)
     named = _letter_of_option_text(sentence[claims[-1].end() :].strip(" *"), option_texts)
@@ -576,10 +620,12 @@ def _answer_first_reading(text: str, option_texts: tuple[str, ...] | None) -> Re
     sentence = _CUE_CONTENT_END.split(match.group("rest"), 1)[0].strip(" .*()")
     if sentence and not _opens_with_own_text(sentence, letter, option_texts):
         return None
-    for line in islice(_OTHER_OPTION_LINE.finditer(text), MAX_READINGS):
-        if line.group(1).upper() != letter:
-            return None
-    return letter
+    return None if _lists_other_options(text, letter) else letter
+
+
+def _lists_other_options(text: str, letter: str) -> bool:
+    """Whether some line opens with an option other than ``letter``: the response enumerates options."""
+    return any(line.group(1).upper() != letter for line in islice(_OTHER_OPTION_LINE.finditer(text), MAX_READINGS))
 
 
 def _opens_with_own_text(sentence: str, letter: str, option_texts: tuple[str, ...] | None) -> bool:
