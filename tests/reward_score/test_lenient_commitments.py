@@ -71,6 +71,13 @@ COMMITMENTS = [
         "C",
         "a claim ending in a colon, the option on the next line",
     ),
+    (
+        "Given the penicillin allergy, she is at the greatest risk with amoxicillin (A).",
+        "A",
+        "bare (A) closing a claim",
+    ),
+    ("So the most appropriate drug is doxycycline, which covers Rickettsia.", "D", "option text, then a clause"),
+    ("Both features are most consistent with azithromycin (option E).", "E", "(option X) after 'are'"),
 ]
 
 STILL_NONE = [
@@ -94,6 +101,10 @@ STILL_NONE = [
     ("The most likely cause is amoxicillin-clavulanate or clindamycin.", "a claim naming two options"),
     ("Let's review the options:\nA) Amoxicillin", "a list starting, cut off"),
     ("We should select patients carefully before treating.", "a verb of choosing with no letter"),
+    ("The answer is not one of the options given. The closest option is B) Amoxicillin-clavulanate.", "no option fits"),
+    ("Let's analyze each option:\n\nA) Amoxicillin: too narrow.\n\nB) Amoxicillin-clavulanate: broad.", "a list intro"),
+    ("A) Amoxicillin\nB) Amoxicillin-clavulanate\nC) Clindamycin", "the options copied out"),
+    ("Anaerobes must be covered, ruling out amoxicillin (A).", "a bare (A) ruled out"),
 ]
 
 
