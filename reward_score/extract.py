@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from enum import Enum
 from functools import lru_cache
 from itertools import islice
+from operator import itemgetter
 
 from alphamed.data_preprocess.schema import LETTERS, normalize_option_text
 
@@ -37,8 +38,10 @@ CUE_WINDOW = 300
 LENIENT_HEAD, LENIENT_TAIL = 2000, 8000
 #: Lenient reads at most this many cues (from the end) and weak readings; more weak ones are a spray.
 MAX_READINGS = 16
-#: Lenient first looks for the final commitment in this many last characters.
+#: Lenient looks for "none of the options" in this many last characters.
 TAIL_FIRST = 600
+#: How far before the final commitment lenient looks for an earlier one to another option (a hedge).
+CONFLICT_WINDOW = 3000
 
 
 class Verdict(Enum):
@@ -317,7 +320,7 @@ _HEADING_HEAD = re.compile(
     r"[ \t>]*(?:#{1,6}[ \t]*|\*\*|__)?[ \t]*(?:(?:the|my)[ \t]+)?(?:final|correct|best)?[ \t]*", re.I
 )
 _JSON_CUE = re.compile(
-    r"(?:answer|choice|option|letter)(?P<q>[\"'])\s*:\s*(?P=q)(?P<content>[^\n]{0,300}?)(?P=q)", re.I
+    r"(?:answer|choice|option)[a-z_]{0,20}(?P<q>[\"'])\s*:\s*(?P=q)(?P<content>[^\n]{0,300}?)(?P=q)", re.I
 )
 #: "I would choose B", "select (C)": a verb of choosing with a capital letter right after it.
 _PICK_CUE = re.compile(
@@ -330,19 +333,19 @@ _CLAIM_HEAD = re.compile(r"(?:^|[^A-Za-z])(?P<content>\(?[A-Z]\)?)\s+is\s+(?:the
 _ZH_CUE = re.compile(r"答案\s*】?\s*(?:应该|应)?\s*(?:是|为|選|选)?\s*[:：]?\s*(?P<content>[^\n，。,]{0,40})")
 _ZH_PICK_CUE = re.compile(r"(?<![不没未非别])[选選](?:择)?\s*(?P<content>[(（]?[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-z])[)）]?)")
 _JA_CUE = re.compile(r"(?:正解|答え)\s*(?:は|:|：)\s*(?P<content>[^\n，。、,]{0,40})")
-_CUE_ANCHORS = (
-    *((word, _WORD_CUE) for word in ("answer", "option", "choice", "statement", "conclusion")),
-    ("answer", _HEADING_CUE),
-    *((word + quote, _JSON_CUE) for word in ("answer", "choice", "option", "letter") for quote in "\"'"),
-    *((word, _PICK_CUE) for word in ("choose", "select", "pick", "go with")),
-    ("is (", _IS_PAREN_CUE),
-    ("be (", _IS_PAREN_CUE),
-    *((word, _CLAIM_CUE) for word in ("correct", "best", "right", "likely")),
-    ("答案", _ZH_CUE),
-    ("选", _ZH_PICK_CUE),
-    ("選", _ZH_PICK_CUE),
-    ("正解", _JA_CUE),
-    ("答え", _JA_CUE),
+#: (anchor text, the cues tried where it occurs, in order); found anchors carry their position instead of the text.
+Anchor = tuple[str | int, tuple[re.Pattern[str], ...]]
+#: Non-ASCII anchors are looked for only in non-ASCII text.
+_CUE_ANCHORS: tuple[Anchor, ...] = (
+    ("answer", (_WORD_CUE, _HEADING_CUE, _JSON_CUE)),
+    *((word, (_WORD_CUE, _JSON_CUE)) for word in ("option", "choice")),
+    *((word, (_WORD_CUE,)) for word in ("statement", "conclusion")),
+    *((word, (_PICK_CUE,)) for word in ("choose", "select", "pick", "go with")),
+    *((word, (_IS_PAREN_CUE,)) for word in ("is (", "be (")),
+    *((word, (_CLAIM_CUE,)) for word in ("correct", "best", "right", "likely")),
+    ("答案", (_ZH_CUE,)),
+    *((word, (_ZH_PICK_CUE,)) for word in ("选", "選")),
+    *((word, (_JA_CUE,)) for word in ("正解", "答え")),
 )
 #: Words between two explicit commitments that take the earlier one back ("Wait — the answer is C").
 _RETRACTION = re.compile(
@@ -373,10 +376,10 @@ _NOT_COMMITTING = re.compile(
     r"possib\w*|could|may|might)\b",
     re.I,
 )
-_WEAK_ANCHORS = (
-    *((word, _CLAIM_IS) for word in ("most ", "best", "correct")),
-    *((word, _PAREN_OPTION) for word in ("(option", "(choice", "(answer")),
-    *((word, _BARE_PAREN_OPTION) for word in (").", ")\n")),
+_WEAK_ANCHORS: tuple[Anchor, ...] = (
+    *((word, (_CLAIM_IS,)) for word in ("most ", "best", "correct")),
+    *((word, (_PAREN_OPTION,)) for word in ("(option", "(choice", "(answer")),
+    *((word, (_BARE_PAREN_OPTION,)) for word in (").", ")\n")),
 )
 #: The first line opens with an option: "C) ...", "(C) ...", "C. ...", "c) ...", "d (<text of d>)".
 _LEADING_OPTION = re.compile(
@@ -424,7 +427,10 @@ def _extract_lenient(text: str, option_texts: tuple[str, ...] | None) -> str | N
 
 def _says_no_option_fits(text: str, option_texts: tuple[str, ...] | None) -> bool:
     """The response says no option is right (and no option is itself "none of the above")."""
-    if _NO_OPTION_FITS.search(text) is None:
+    tail = text[-TAIL_FIRST:]
+    if "option" not in tail and "choice" not in tail and "answers" not in tail:
+        return False  # every phrase below names options, choices or answers; most responses do not
+    if _NO_OPTION_FITS.search(tail) is None:
         return False
     return not option_texts or not any("none" in _option_key(option) for option in option_texts)
 
@@ -447,35 +453,59 @@ def _lowered(text: str) -> str:
 
 
 def _explicit_commitment(text: str, option_texts: tuple[str, ...] | None) -> Reading:
-    """The final explicit commitment (last box or cue); ``AMBIGUOUS`` when an earlier one names another option and
-    nothing between them takes it back. None when no explicit cue commits."""
-    commitments = []
+    """The final explicit commitment (last box or cue); ``AMBIGUOUS`` when an earlier one within
+    ``CONFLICT_WINDOW`` names another option and nothing between them takes it back. None when no cue commits.
+
+    One pass from the end over at most ``MAX_READINGS`` cues: most responses commit once, near the end.
+    """
     boxed = box_reading(text, option_texts)
-    if boxed is not None:
-        commitments.append((text.rfind("\\boxed"), boxed))
-    anchors = sorted(_cue_anchors(_lowered(text), _CUE_ANCHORS), key=lambda anchor: anchor[0], reverse=True)
-    for position, pattern in islice(anchors, MAX_READINGS):
-        reading = _cue_reading(text, position, pattern, option_texts)
-        if reading is not Verdict.NOT_A_CUE:
-            commitments.append((position, reading))
-    if not commitments:
-        return None
-    commitments.sort(key=lambda commitment: commitment[0], reverse=True)
-    final_at, final = commitments[0]
-    for position, reading in commitments[1:]:
-        if isinstance(reading, str) and reading != final and not _RETRACTION.search(text, position, final_at):
-            return Verdict.AMBIGUOUS
+    box_at = text.rfind("\\boxed") if boxed is not None else -1
+    final: Reading = None
+    final_at = -1
+    for position, patterns in _cue_anchors(_lowered(text), _CUE_ANCHORS):
+        if box_at > position:  # the box comes after this cue: it is read first
+            final, final_at = _weigh(text, final, final_at, boxed, box_at)
+            box_at = -1
+        if final is not None and position < final_at - CONFLICT_WINDOW or final is Verdict.AMBIGUOUS:
+            break
+        for pattern in patterns:  # one place holds one commitment: "answer" as a word, a heading or a JSON key
+            reading = _cue_reading(text, position, pattern, option_texts)
+            if reading is not Verdict.NOT_A_CUE:
+                final, final_at = _weigh(text, final, final_at, reading, position)
+                break
+    if box_at >= 0 and final is not Verdict.AMBIGUOUS:
+        final, final_at = _weigh(text, final, final_at, boxed, box_at)
     return final
 
 
-def _cue_anchors(lowered: str, anchors: tuple[tuple[str, re.Pattern[str]], ...]) -> list[tuple[int, re.Pattern[str]]]:
+def _weigh(text: str, final: Reading, final_at: int, earlier: Reading, earlier_at: int) -> tuple[Reading, int]:
+    """The final commitment after meeting an ``earlier`` one: the first met is final; an earlier letter to another
+    option with no retraction between them makes it ``AMBIGUOUS``."""
+    if final is None:
+        return earlier, earlier_at
+    if isinstance(earlier, str) and earlier != final and not _RETRACTION.search(text, earlier_at, final_at):
+        return Verdict.AMBIGUOUS, final_at
+    return final, final_at
+
+
+def _cue_anchors(lowered: str, anchors: tuple[Anchor, ...]) -> list[Anchor]:
+    """(position, cues to try there) for the last ``MAX_READINGS`` anchors, last first.
+
+    Each anchor is looked for from the end and at most ``MAX_READINGS`` times, so a text made of cues costs no more
+    than one with a few."""
     found = []
-    for token, pattern in anchors:
-        position = lowered.find(token)
-        while position >= 0:
-            found.append((position, pattern))
-            position = lowered.find(token, position + 1)
-    return found
+    ascii_only = lowered.isascii()
+    for token, patterns in anchors:
+        if ascii_only and not token.isascii():
+            continue
+        position = lowered.rfind(token)
+        for _ in range(MAX_READINGS):
+            if position < 0:
+                break
+            found.append((position, patterns))
+            position = lowered.rfind(token, 0, position)
+    found.sort(key=itemgetter(0), reverse=True)
+    return found[:MAX_READINGS]
 
 
 def _cue_reading(text: str, position: int, pattern: re.Pattern[str], option_texts: tuple[str, ...] | None) -> Reading:
@@ -528,7 +558,9 @@ def _content_reading(content: str, option_texts: tuple[str, ...] | None, *, firs
 
     "The answer is (H). Senescence is ..." commits to (H).
     """
-    reading = _letter_with_own_text(content, option_texts) or read_choice(content, option_texts)
+    reading = read_choice(content, option_texts)
+    if not isinstance(reading, str):  # "A, <text of A>" reads as a list of letters there
+        reading = _letter_with_own_text(content, option_texts) or reading
     if reading is None and first_sentence:
         sentence = _CUE_CONTENT_END.split(content, 1)[0]
         reading = read_choice(sentence, option_texts) or _letter_of_option_text(
@@ -555,8 +587,8 @@ def _weak_readings(text: str, option_texts: tuple[str, ...] | None) -> list[Read
     if len(bold) > MAX_READINGS:
         return [Verdict.AMBIGUOUS]
     readings: list[Reading] = [read_choice(match.group(1), option_texts) for match in bold]
-    anchors = sorted(_cue_anchors(_lowered(text), _WEAK_ANCHORS), key=lambda anchor: anchor[0], reverse=True)
-    readings += [_claim_reading(text, position, pattern, option_texts) for position, pattern in anchors[:MAX_READINGS]]
+    anchors = _cue_anchors(_lowered(text), _WEAK_ANCHORS)
+    readings += [_claim_reading(text, position, patterns[0], option_texts) for position, patterns in anchors]
     readings.append(_answer_first_reading(text, option_texts))
     readings.append(_closing_option_reading(text, option_texts))
     return [reading for reading in readings if reading is not Verdict.NOT_A_CUE]
