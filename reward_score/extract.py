@@ -39,7 +39,7 @@ LENIENT_HEAD, LENIENT_TAIL = 2000, 8000
 #: Lenient reads at most this many cues (from the end) and weak readings; more weak ones are a spray.
 MAX_READINGS = 16
 #: Lenient looks for "none of the options" in this many last characters.
-TAIL_FIRST = 600
+CLOSING_STRETCH = 600
 #: How far before the final commitment lenient looks for an earlier one to another option (a hedge).
 CONFLICT_WINDOW = 3000
 
@@ -427,7 +427,7 @@ def _extract_lenient(text: str, option_texts: tuple[str, ...] | None) -> str | N
 
 def _says_no_option_fits(text: str, option_texts: tuple[str, ...] | None) -> bool:
     """The response says no option is right (and no option is itself "none of the above")."""
-    tail = text[-TAIL_FIRST:]
+    tail = text[-CLOSING_STRETCH:]
     if "option" not in tail and "choice" not in tail and "answers" not in tail:
         return False  # every phrase below names options, choices or answers; most responses do not
     if _NO_OPTION_FITS.search(tail) is None:
