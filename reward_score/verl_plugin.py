@@ -27,6 +27,10 @@ MANAGER_NAME = "alphamed"
 PLUGINS_ENV = "VERL_USE_EXTERNAL_PLUGINS"
 #: The package whose import fills veRL's reward-manager registry (its ``__init__`` imports every built-in one).
 REGISTRY_PACKAGE = "verl.experimental.reward_loop.reward_manager"
+#: Our manager's module. It imports veRL's naive manager, hence that package: when it is imported first, the package
+#: finishes while the class does not exist yet, so registration also waits for this module to finish.
+MANAGER_MODULE = "alphamed.reward_score.verl_manager"
+_WATCHED = frozenset({REGISTRY_PACKAGE, MANAGER_MODULE})
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +45,15 @@ def plugin_enabled(policy: str | None) -> bool:
 
 
 def register_manager() -> type | None:
-    """Register :class:`AlphaMedRewardManager` as ``alphamed`` in veRL's registry; return what the name holds.
+    """Register :class:`AlphaMedRewardManager` as ``alphamed`` in veRL's registry; return what the name holds, or
+    None while our manager module is still being imported (its own completion registers).
 
-    Runs inside veRL's own import of its reward-manager package, so it never raises: another package's class
-    under the same name is kept and reported (raising here would break ``import`` of veRL's reward loop).
+    Another package's class under the same name is kept and reported: this runs inside veRL's import of its
+    reward-manager package, and raising there would break veRL's reward loop for every manager.
     """
+    manager_module = sys.modules.get(MANAGER_MODULE)
+    if manager_module is not None and not hasattr(manager_module, "AlphaMedRewardManager"):
+        return None
     from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER, register
 
     from alphamed.reward_score.verl_manager import AlphaMedRewardManager
@@ -67,9 +75,12 @@ def _register_or_warn() -> None:
     """veRL's import must survive a broken plugin (and veRL's loader logs plugin errors only at DEBUG level), so
     a failure is said once, plainly, instead of raised."""
     try:
-        register_manager()
+        done = register_manager() is not None
     except Exception as exc:
+        done = True  # said once; retrying on every later import would only repeat it
         logger.warning("the alphamed veRL plugin could not register reward manager %r: %s", MANAGER_NAME, exc)
+    if done:
+        _remove_hooks()  # later imports need no detour
 
 
 def _qualified_name(cls: type) -> str:
@@ -77,11 +88,11 @@ def _qualified_name(cls: type) -> str:
 
 
 class _RegisterAfterImport(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; hands veRL's reward-manager package to the normal finders and wraps its loader so
-    :func:`register_manager` runs right after the package's ``__init__``."""
+    """Finds nothing itself; hands veRL's reward-manager package (and our manager module) to the normal finders and
+    wraps their loaders so registration is tried right after each has run."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> Any:
-        if fullname != REGISTRY_PACKAGE:
+        if fullname not in _WATCHED:
             return None
         for finder in sys.meta_path:
             if finder is self or _is_our_hook(finder) or not hasattr(finder, "find_spec"):
@@ -95,7 +106,7 @@ class _RegisterAfterImport(importlib.abc.MetaPathFinder):
 
 
 class _RegisteringLoader(importlib.abc.Loader):
-    """veRL's own loader for the package, plus registration once the package has run."""
+    """The module's own loader, plus a registration attempt once the module has run."""
 
     def __init__(self, loader: importlib.abc.Loader):
         self._loader = loader
@@ -105,7 +116,6 @@ class _RegisteringLoader(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
-        _remove_hooks()  # one package, imported once: later imports need no detour
         _register_or_warn()
 
     def __getattr__(self, name: str) -> Any:  # get_resource_reader, is_package, ... of the wrapped loader
@@ -123,7 +133,7 @@ def _remove_hooks() -> None:
 
 
 def install() -> None:
-    """Register now if veRL's reward-manager package is already imported, else when veRL imports it."""
+    """Register now if veRL's reward-manager package is already imported, else once veRL imports it."""
     _remove_hooks()
     if REGISTRY_PACKAGE in sys.modules:
         _register_or_warn()
