@@ -378,16 +378,6 @@ def test_reward_loop_worker_returns_exactly_our_scores(
     assert_token_rewards(data, rm_scores, expected)
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """A fresh one-CPU local Ray cluster (never one that RAY_ADDRESS points at), shut down afterwards."""
-    import ray
-
-    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_reward_loop_manager_from_main_ppo_returns_exactly_our_scores(
     local_ray, tiny_model_dir: Path, parquet_path: Path
 ) -> None:
