@@ -402,7 +402,7 @@ def check_alphamed_manager(cfg: Any) -> None:
     if by_name and not verl_plugin.plugin_enabled(policy):
         _fail(
             key,
-            f"{verl_plugin.MANAGER_NAME!r} is registered by the alphamed veRL plugin, which {env}={policy} "
+            f"{verl_plugin.MANAGER_NAME!r} is registered by the alphamed veRL plugin, which {env}={policy!r} "
             f"turns off in every veRL process; unset {env} or list {verl_plugin.MANAGER_NAME} in it",
         )
     if by_name and verl_plugin.MANAGER_NAME not in entry_points(group="verl.plugins").names:
