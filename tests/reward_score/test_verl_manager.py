@@ -229,3 +229,22 @@ def test_ray_reward_loop_gives_every_row_its_own_reward_and_the_same_keys(
     gsm8k_acc = [w["acc"] for w in want if w["format_ok"] is None]
     assert sorted(gsm8k_acc) == [0.0, 0.0, 1.0]
     assert metrics["openai/gsm8k"]["acc"]["mean@1"] == pytest.approx(np.mean(gsm8k_acc))
+
+
+def test_selected_by_class_it_needs_no_registration(tiny_model_dir: Path) -> None:
+    """README's way with plugins off: veRL's ``source=importlib`` loads the class itself, no registry involved."""
+    config = compose_ppo_config(
+        [
+            "reward.reward_manager.source=importlib",
+            "reward.reward_manager.module.path=pkg://alphamed.reward_score.verl_manager",
+            "reward.reward_manager.name=AlphaMedRewardManager",
+            f"+reward.reward_kwargs.format_penalty={FORMAT_PENALTY}",
+            f"actor_rollout_ref.model.path={tiny_model_dir}",
+        ]
+    )
+    worker = RewardLoopWorker(config)
+    rows, responses = rollouts(PUBMEDQA_ROLLOUTS, GSM8K_ROLLOUTS)
+
+    outputs = run_worker(worker, rows, responses)
+
+    assert [o["reward_extra_info"] for o in outputs] == expected(rows, responses)
