@@ -23,19 +23,12 @@ from verl.utils.reward_score import default_compute_score
 from alphamed.data_preprocess.schema import McqItem, to_verl_record
 from alphamed.reward_score import compute_score, compute_score_med_rlvr
 from alphamed.reward_score.verl_manager import EXTRA_KEYS, reward_constants
-from tests.test_verl_contract_on_cpu import assert_token_rewards, compose_ppo_config, reward_batch
+from tests.test_verl_contract_on_cpu import ITEMS, assert_token_rewards, compose_ppo_config, reward_batch
 
 FORMAT_PENALTY = -0.5  # unlike the default -1, so the test sees that reward.reward_kwargs reached our reward
 MANAGER = ("reward.reward_manager.name=alphamed", f"+reward.reward_kwargs.format_penalty={FORMAT_PENALTY}")
 
-MEDQA = McqItem(
-    id="plugin-medqa",
-    source="medqa",
-    split="train",
-    question="A 60-year-old man has crushing chest pain and ST elevation in II, III and aVF. Which artery?",
-    options=["Left anterior descending", "Right coronary", "Left circumflex", "Left main"],
-    answer="B",
-)
+MEDQA = ITEMS[0]  # the contract test's MedQA item (answer B)
 PUBMEDQA = McqItem(
     id="plugin-pubmedqa",
     source="pubmedqa",
