@@ -2,11 +2,12 @@
 
 ``import verl`` imports every ``verl.plugins`` entry point of the installed packages, in the driver and in every
 Ray worker, unless ``VERL_USE_EXTERNAL_PLUGINS`` is ``none`` or a list without ``alphamed``. Registering there
-eagerly would import veRL's reward-manager package into every one of those processes: measured on veRL 0.9.1,
-about 0.9 s and 400+ modules (aiohttp, accelerate, transformers' modelling stack) on top of ``import verl``, in
-processes most of which never build a reward manager. So this module only installs an import hook, and the
-manager is registered, through veRL's own ``register``, the moment veRL imports its reward-manager package --
-before any ``get_reward_manager_cls`` or ``RewardManagerConfig`` can look the name up.
+eagerly would import veRL's reward-manager package into every one of those processes: measured on veRL 0.9.1
+(benchmarks/plugin_import.py), 1.3-3.5 s and 400+ modules (aiohttp, accelerate, transformers' modelling stack)
+on top of ``import verl``, in processes most of which never build a reward manager. So this module only
+installs an import hook, and the manager is registered, through veRL's own ``register``, the moment veRL
+imports its reward-manager package -- before any ``get_reward_manager_cls`` or ``RewardManagerConfig`` can look
+the name up.
 
 Running this module again (the loader in a second ``import verl``, ``importlib.reload``) is harmless: the hook
 is replaced rather than stacked, and registering the same class twice is a no-op in veRL's registry.
