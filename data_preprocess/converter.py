@@ -32,7 +32,6 @@ import contextlib
 import gc
 import hashlib
 import json
-import random
 import sys
 import time
 from collections import Counter
@@ -44,6 +43,7 @@ from typing import Any
 from tqdm import tqdm
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser, sample_in_order
 from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
 from alphamed.data_preprocess.prompts import PROMPT_STYLES
 from alphamed.data_preprocess.schema import McqItem, McqItemError, to_verl_record
@@ -120,11 +120,7 @@ def converter_parser(
     name: str, description: str | None, splits: Sequence[str], default_splits: Sequence[str] | None = None
 ) -> argparse.ArgumentParser:
     """The flags every converter takes (veRL ``examples/data_preprocess`` names); add dataset flags to it."""
-    parser = argparse.ArgumentParser(
-        prog=f"alphamed prepare {name}",
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = make_parser(f"alphamed prepare {name}", description)
     parser.add_argument(
         "--local_dataset_path",
         default=None,
@@ -144,7 +140,7 @@ def converter_parser(
     )
     parser.set_defaults(default_splits=defaults)
     parser.add_argument("--prompt_style", choices=PROMPT_STYLES, default="alphamed", help="prompt template")
-    parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
+    add_max_samples_arg(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
     parser.add_argument("--strict", action="store_true", help="an invalid row is an error instead of a counted skip")
     parser.add_argument(
@@ -154,13 +150,6 @@ def converter_parser(
         "denominator counts them (MMLU-Pro health+biology: 1535 rows, 95 exact copies)",
     )
     return parser
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 # ---------------------------------------------------------------- reading raw files
@@ -385,12 +374,8 @@ def _question_key(item: McqItem) -> tuple[str, tuple[str, ...]]:
     return item.question.strip(), tuple(text.strip() for text in item.options)
 
 
-def sample_items(items: list[McqItem], max_samples: int | None, seed: int) -> list[McqItem]:
-    """A seeded sample of ``max_samples`` items in their original order (all items when there are fewer)."""
-    if max_samples is None or len(items) <= max_samples:
-        return items
-    keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
-    return [items[i] for i in keep]
+#: ``--max_samples``: the one sampling rule every command shares (``cli_args``), under the name converters import.
+sample_items = sample_in_order
 
 
 @contextlib.contextmanager
