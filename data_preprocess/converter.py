@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
 from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser, sample_in_order
+from alphamed.data_preprocess.layouts import evaluation_split_named, foreign_layout
 from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
 from alphamed.data_preprocess.prompts import PROMPT_STYLES
 from alphamed.data_preprocess.schema import McqItem, McqItemError, to_verl_record
@@ -398,6 +399,33 @@ def _no_cyclic_gc():
             gc.unfreeze()
 
 
+def warn_evaluation_file_as_training(path: Path, split: str, name: str) -> None:
+    """A file whose name says test/dev/validation, written as ``train``: its questions would leak into training."""
+    word = evaluation_split_named(path)
+    if split == "train" and word is not None:
+        print(
+            f"[{name}] WARNING: {path} is named as a {word!r} split but is written as train.parquet; training on a "
+            f"benchmark's questions contaminates its evaluation (convert it with --split {word} unless you mean this)",
+            file=sys.stderr,
+        )
+
+
+@contextlib.contextmanager
+def _naming_a_foreign_layout(local_file: Path | None, name: str):
+    """Turn a failure on another dataset's file into one error naming the converter that reads it."""
+    from alphamed.data_preprocess import resolve_dataset
+
+    try:
+        yield
+    except (RawFormatError, ConversionError) as err:
+        if local_file is None or isinstance(err, SplitUnavailable):
+            raise
+        message = foreign_layout(local_file, resolve_dataset(name, [])[0] or name)
+        if message is None:
+            raise
+        raise ConversionError(message) from err
+
+
 def run_conversion(
     args: argparse.Namespace,
     *,
@@ -413,11 +441,14 @@ def run_conversion(
             f"{local} is a single file, read as the one split --split names; got {len(splits)} splits"
         )
     save_dir = Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}").expanduser()
+    local_file = Path(local).expanduser() if local and Path(local).expanduser().is_file() else None
     reports = []
     for split in dict.fromkeys(splits):
         start = time.perf_counter()
         report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
-        with _no_cyclic_gc():
+        if local_file is not None:
+            warn_evaluation_file_as_training(local_file, split, name)
+        with _no_cyclic_gc(), _naming_a_foreign_layout(local_file, name):
             try:
                 rows = load_split(split)
             except SplitUnavailable as err:
