@@ -155,6 +155,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     out = args.output_dir.resolve()
     data_dir, mix = out / "data", out / "mix" / "train.parquet"
     tiny = args.model is None
+    if tiny:  # everything it needs is on disk: never wait on a hub that may be unreachable
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     max_tokens = args.max_tokens or (24 if tiny else 2048)
     steps = 6
     started = time.perf_counter()
