@@ -42,7 +42,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from alphamed.data_preprocess import DEFAULT_DATA_ROOT
+from alphamed.data_preprocess import DEFAULT_DATA_ROOT, resolve_dataset
 from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser, sample_in_order
 from alphamed.data_preprocess.layouts import evaluation_split_named, foreign_layout
 from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
@@ -413,8 +413,6 @@ def warn_evaluation_file_as_training(path: Path, split: str, name: str) -> None:
 @contextlib.contextmanager
 def _naming_a_foreign_layout(local_file: Path | None, name: str):
     """Turn a failure on another dataset's file into one error naming the converter that reads it."""
-    from alphamed.data_preprocess import resolve_dataset
-
     try:
         yield
     except (RawFormatError, ConversionError) as err:
