@@ -46,7 +46,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
             or not (action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE))
         ):
             return text
-        shown = " ".join(map(str, default)) if isinstance(default, list | tuple) else "%(default)s"
+        # argparse %-formats help strings: a listed default is joined here, so its own "%" must be escaped
+        shown = " ".join(map(str, default)).replace("%", "%%") if isinstance(default, list | tuple) else "%(default)s"
         return f"{text} (default: {shown})".strip()
 
 
