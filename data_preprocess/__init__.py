@@ -11,6 +11,7 @@ CONVERTERS = {
     "mmlu_pro": "mmlu_pro",
     "gpqa": "gpqa",
     "medxpertqa": "medxpertqa",
+    "huatuo_eval": "huatuo_eval",
 }
 
 #: ``data_source`` keys (what parquet rows, ``alphamed eval --benchmarks`` and veRL's metrics call a dataset) that

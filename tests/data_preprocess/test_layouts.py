@@ -5,6 +5,8 @@ Every converter is run on every other dataset's shipped sample file (the real re
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,9 +25,12 @@ FILES = {
     "mmlu_pro": SAMPLE / "mmlu_pro" / "test.jsonl",
     "gpqa": SAMPLE / "gpqa" / "gpqa_main.csv",
     "medxpertqa": SAMPLE / "medxpertqa" / "medxpertqa_text_input.jsonl",
+    "huatuo_eval": SAMPLE / "huatuo_eval" / "MedMCQA_validation.json",
 }
 #: The split each converter reads a benchmark file as.
-EVAL_SPLIT = {"medmcqa": "validation"}
+EVAL_SPLIT = {"medmcqa": "validation", "huatuo_eval": "medmcqa"}
+#: HuatuoGPT-o1's rows have MedQA's fields (bar meta_info): MedQA's converter reads them, and says whose they are.
+CONVERTS_WITH_A_WARNING = {("medqa", "huatuo_eval")}
 
 
 def test_every_converter_has_a_layout_and_every_sample_is_recognised() -> None:
@@ -41,11 +46,28 @@ def test_another_datasets_file_names_its_converter(
 ) -> None:
     argv = ["prepare", converter, "--local_dataset_path", str(FILES[owner])]
     argv += ["--split", EVAL_SPLIT.get(converter, "test"), "--local_save_dir", str(tmp_path)]
+    message = f"{FILES[owner]}: this looks like a {layouts.TITLES[owner]} file"
+    if (converter, owner) in CONVERTS_WITH_A_WARNING:
+        assert cli.main(argv) == 0
+        assert f"[{converter}] WARNING: converted, but {message}" in capsys.readouterr().err
+        return
     assert cli.main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith(f"error: {FILES[owner]}: this looks like a {layouts.TITLES[owner]} file")
+    assert err[-1].startswith(f"error: {message}")
     assert err[-1].endswith(f"use `alphamed prepare {owner}`")
     assert not list(tmp_path.iterdir()), "nothing is written"
+
+
+def test_a_script_run_converter_names_the_right_one_too() -> None:
+    """`python data_preprocess/gpqa.py` (module __main__) knows it is gpqa."""
+    result = subprocess.run(
+        [sys.executable, "data_preprocess/gpqa.py", "--local_dataset_path", str(FILES["medqa"]), "--split", "test"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1 and result.stderr.strip().endswith("use `alphamed prepare medqa`"), result.stderr
 
 
 def test_a_test_file_written_as_train_is_warned_about(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
