@@ -31,8 +31,8 @@ import argparse
 import contextlib
 import gc
 import hashlib
+import inspect
 import json
-import random
 import sys
 import time
 from collections import Counter
@@ -44,6 +44,8 @@ from typing import Any
 from tqdm import tqdm
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser, sample_in_order
+from alphamed.data_preprocess.layouts import evaluation_split_named, foreign_layout
 from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
 from alphamed.data_preprocess.prompts import PROMPT_STYLES
 from alphamed.data_preprocess.schema import (
@@ -143,11 +145,7 @@ def converter_parser(
     name: str, description: str | None, splits: Sequence[str], default_splits: Sequence[str] | None = None
 ) -> argparse.ArgumentParser:
     """The flags every converter takes (veRL ``examples/data_preprocess`` names); add dataset flags to it."""
-    parser = argparse.ArgumentParser(
-        prog=f"alphamed prepare {name}",
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = make_parser(f"alphamed prepare {name}", description)
     parser.add_argument(
         "--local_dataset_path",
         default=None,
@@ -167,7 +165,7 @@ def converter_parser(
     )
     parser.set_defaults(default_splits=defaults)
     parser.add_argument("--prompt_style", choices=PROMPT_STYLES, default="alphamed", help="prompt template")
-    parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
+    add_max_samples_arg(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
     parser.add_argument("--strict", action="store_true", help="an invalid row is an error instead of a counted skip")
     duplicates = parser.add_mutually_exclusive_group()
@@ -184,13 +182,6 @@ def converter_parser(
         "by default)",
     )
     return parser
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 # ---------------------------------------------------------------- reading raw files
@@ -471,12 +462,8 @@ def _question_key(item: McqItem) -> tuple[str, tuple[str, ...]]:
     return item.question.strip(), tuple(text.strip() for text in item.options)
 
 
-def sample_items(items: list[McqItem], max_samples: int | None, seed: int) -> list[McqItem]:
-    """A seeded sample of ``max_samples`` items in their original order (all items when there are fewer)."""
-    if max_samples is None or len(items) <= max_samples:
-        return items
-    keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
-    return [items[i] for i in keep]
+#: ``--max_samples``: the one sampling rule every command shares (``cli_args``), under the name converters import.
+sample_items = sample_in_order
 
 
 @contextlib.contextmanager
@@ -497,6 +484,17 @@ def _no_cyclic_gc():
             gc.freeze()
             gc.enable()
             gc.unfreeze()
+
+
+def warn_evaluation_file_as_training(path: Path, split: str, name: str) -> None:
+    """A file whose name says test/dev/validation, written as ``train``: its questions would leak into training."""
+    word = evaluation_split_named(path)
+    if split == "train" and word is not None:
+        print(
+            f"[{name}] WARNING: {path} is named as a {word!r} split but is written as train.parquet; training on a "
+            f"benchmark's questions contaminates its evaluation (convert it with --split {word} unless you mean this)",
+            file=sys.stderr,
+        )
 
 
 def run_conversion(
@@ -520,10 +518,13 @@ def run_conversion(
             f"{local} is a single file, read as the one split --split names; got {len(splits)} splits"
         )
     save_dir = Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}").expanduser()
+    local_file = Path(local).expanduser() if local and Path(local).expanduser().is_file() else None
     reports = []
     for split in dict.fromkeys(splits):
         start = time.perf_counter()
         report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
+        if local_file is not None:
+            warn_evaluation_file_as_training(local_file, split, name)
         with _no_cyclic_gc():
             try:
                 rows = load_split(split)
@@ -548,11 +549,36 @@ def run_conversion(
     return reports
 
 
+def _local_file(argv: Sequence[str]) -> Path | None:
+    """The file ``--local_dataset_path`` names in ``argv`` (None for a folder, the hub, or no such flag)."""
+    flag = "--local_dataset_path"
+    for i, word in enumerate(argv):
+        if word == flag and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif word.startswith(flag + "="):
+            value = word[len(flag) + 1 :]
+        else:
+            continue
+        path = Path(value).expanduser()
+        return path if path.is_file() else None
+    return None
+
+
 def run_main(convert: Callable[[list[str] | None], list[SplitReport]], argv: list[str] | None) -> int:
-    """A converter's ``main``: run ``convert``; a data or input error is one clear line and exit code 1."""
+    """A converter's ``main``: run ``convert``; a data or input error is one clear line and exit code 1.
+
+    Handed another dataset's file, a converter fails on a field of its first row, or -- where the layouts agree
+    field for field -- converts it under the wrong name; either way the file's own converter is named.
+    """
+    converter = Path(inspect.getfile(convert)).stem  # also right when the module runs as a script (__main__)
+    local_file = _local_file(sys.argv[1:] if argv is None else argv)
     try:
         convert(argv)
     except (RawFormatError, ConversionError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        foreign = None if local_file is None else foreign_layout(local_file, converter)
+        print(f"error: {foreign or err}", file=sys.stderr)
         return 1
+    foreign = None if local_file is None else foreign_layout(local_file, converter)
+    if foreign:
+        print(f"[{converter}] WARNING: converted, but {foreign}", file=sys.stderr)
     return 0

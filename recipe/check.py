@@ -91,7 +91,7 @@ def converter_hint(path: Path, prompt_style: str) -> str:
     folder = path.parent.name
     if folder in CONVERTERS.values():
         style = "" if prompt_style == "alphamed" else f" --prompt_style {prompt_style}"
-        return f"python data_preprocess/{folder}.py --split {split} --local_save_dir {path.parent}{style}"
+        return f"alphamed prepare {folder} --split {split} --local_save_dir {path.parent}{style}"
     return "alphamed mix ... (recipe/README.md, 'Annotate -> mix -> train'), or point TRAIN_FILES/VAL_FILES at it"
 
 

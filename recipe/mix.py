@@ -31,6 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
+from alphamed.data_preprocess.cli_args import make_parser
 from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic, write_records_parquet
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
 from alphamed.recipe.decontamination import EvalIndex, item_words
@@ -290,9 +291,8 @@ def build_mix(spec: MixSpec, allow_missing_eval: bool = False) -> tuple[list[dic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed mix",
-        description="Build a seeded, difficulty-stratified, decontaminated training parquet from a YAML spec.",
+    parser = make_parser(
+        "alphamed mix", "Build a seeded, difficulty-stratified, decontaminated training parquet from a YAML spec."
     )
     parser.add_argument("spec", help="a spec file, or a preset name from recipe/mixes/ (e.g. uniform_levels)")
     parser.add_argument("--output", required=True, type=Path, help="mix parquet to write")

@@ -32,7 +32,8 @@ def mutated(tmp_path: Path, old: str, new: str, recipe: Path = RECIPE) -> Path:
     assert text.count(old) == 1, f"{old!r} is not exactly once in {recipe}"
     script = tmp_path / "mutated.sh"
     script.write_text(text.replace(old, new))
-    shutil.copy(recipe.parent / "_recipe_common.sh", tmp_path)  # what the recipes source, beside the copy
+    for helper in recipe.parent.glob("_*.sh"):  # what the recipes source, beside the copy
+        shutil.copy(helper, tmp_path)
     return script
 
 
@@ -138,8 +139,8 @@ def check_fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
         ("algorithm.adv_estimator=grpo", "algorithm.adv_estimator=gpro", ["algorithm.adv_estimator: 'gpro' is not"]),
         ("rollout.name=vllm", "rollout.name=vlm", ["actor_rollout_ref.rollout.name: 'vlm' in mode 'async' is not"]),
         # a script that dies before launching, and one that never launches through ${LAUNCHER}
-        ("set -xeuo pipefail", "set -xeuo pipefail\nexit 3", ["exited with status 3 before launching veRL"]),
-        ('${LAUNCHER} \\\n', "python3 -m verl.trainer.main_ppo --help >/dev/null || true; true \\\n", ["never called"]),
+        ("set -euo pipefail", "set -euo pipefail\nexit 3", ["exited with status 3 before launching veRL"]),
+        ("${LAUNCHER} \\\n", "python3 -m verl.trainer.main_ppo --help >/dev/null || true; true \\\n", ["never called"]),
     ],
 )
 def test_mutation_is_rejected(
@@ -246,7 +247,7 @@ def test_require_data_fails_outside_check_and_warns_inside(
 
 def test_hints_name_the_converter_or_the_mix() -> None:
     assert converter_hint(Path("/d/mmlu_pro/test.parquet"), "med_rlvr") == (
-        "python data_preprocess/mmlu_pro.py --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
+        "alphamed prepare mmlu_pro --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
     )
     assert converter_hint(Path("/d/mix/train.parquet"), "alphamed").startswith("alphamed mix")
 
@@ -257,12 +258,10 @@ def test_annotated_file_hint_names_the_split_and_the_annotator(tmp_path: Path, c
     annotate = f"alphamed annotate --input {plain} --output {annotated} --model REFERENCE_MODEL"
     # the converter output is missing too: convert first (split "train", not "train.annotated"), then annotate
     hint = converter_hint(annotated, "alphamed")
-    assert hint.startswith(f"python data_preprocess/medqa.py --split train --local_save_dir {plain.parent}, then ")
+    assert hint.startswith(f"alphamed prepare medqa --split train --local_save_dir {plain.parent}, then ")
     assert annotate in hint and "train.annotated " not in hint.split(", then")[0]
     assert main(["--require-data", "alphamed", str(annotated)]) == 1
-    assert f"ERROR: missing data file {annotated}; make it with: python data_preprocess/medqa.py" in (
-        capsys.readouterr().err
-    )
+    assert f"ERROR: missing data file {annotated}; make it with: alphamed prepare medqa" in (capsys.readouterr().err)
     plain.parent.mkdir()
     plain.write_bytes(b"")
     assert converter_hint(annotated, "alphamed").startswith(annotate)
