@@ -98,6 +98,8 @@ def check_output_writable(folder: str | Path, needed_bytes: int = 0) -> Path:
     A check cannot reserve space: a write that still fails later raises :class:`OutputError` too.
     """
     folder = Path(folder).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(folder, "cannot write an output here (it is a file, not a folder)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = _create_tmp(folder / "alphamed-write-probe")

@@ -27,6 +27,7 @@ from alphamed.data_preprocess.parquet_io import (
     write_records_parquet,
 )
 from alphamed.data_preprocess.schema import McqItem, from_verl_record, to_verl_record
+from tests.conftest import lock_held_elsewhere
 
 
 def records(n: int) -> list[dict]:
@@ -165,37 +166,21 @@ def test_check_output_writable_makes_the_folder_and_refuses_one_that_cannot_be(t
     assert folder.is_dir() and not list(folder.iterdir())  # the probe file is gone
     blocker = tmp_path / "file"
     blocker.write_text("")
-    with pytest.raises(OutputError, match=re.escape(str(blocker / "out")) + r": cannot write an output here"):
+    with pytest.raises(OutputError, match=re.escape(str(blocker / "out")) + r": cannot write an output here \(Not a"):
         check_output_writable(blocker / "out")
+    with pytest.raises(OutputError, match=re.escape(str(blocker)) + r": cannot write an output here \(it is a file"):
+        check_output_writable(blocker)
     free = shutil.disk_usage(tmp_path).free
     with pytest.raises(OutputError, match=re.escape(str(tmp_path)) + r": only .* MB free, .* MB needed \[ENOSPC\]"):
         check_output_writable(tmp_path, needed_bytes=free * 2)
 
 
-def _lock_holder(output: Path) -> subprocess.Popen:
-    proc = _python(
-        f"""
-        import time
-        from alphamed.data_preprocess.parquet_io import output_lock
-
-        with output_lock({str(output)!r}):
-            print("held", flush=True)
-            time.sleep(120)
-        """,
-        pipe=True,
-    )
-    assert proc.stdout.readline().strip() == "held"
-    return proc
-
-
 def test_the_output_lock_refuses_a_live_owner_and_takes_over_a_dead_ones(tmp_path: Path) -> None:
     output = tmp_path / "mix.parquet"
-    holder = _lock_holder(output)
-    try:
+    with lock_held_elsewhere(output) as holder:
         with pytest.raises(OutputLockedError, match=f"mix.parquet: in use by another run, pid {holder.pid} "):
             with output_lock(output):
                 pass
-    finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     assert json.loads(lock_path(output).read_text())["pid"] == holder.pid  # SIGKILL left the lock behind
