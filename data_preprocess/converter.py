@@ -480,7 +480,9 @@ def run_conversion(
             kept = sample_items(items, args.max_samples, args.seed)
             report.sampled_out = len(items) - len(kept)
             if not kept:
-                raise ConversionError(f"[{name}] {split}: no valid rows to write ({report.summary()})")
+                raise ConversionError(
+                    f"[{name}] {split}: no valid rows to write from {local or 'the HF hub'} ({report.summary()})"
+                )
             records = [to_verl_record(item, args.prompt_style, index) for index, item in enumerate(kept)]
             write_records_parquet(records, report.path)
             write_json_atomic(records[0], save_dir / f"{split}_example.json")

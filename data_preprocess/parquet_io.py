@@ -102,6 +102,7 @@ def check_output_writable(folder: str | Path, needed_bytes: int = 0) -> Path:
         raise OutputError(folder, "cannot write an output here (it is a file, not a folder)")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp_files(folder / "alphamed-write-probe")
         probe = _create_tmp(folder / "alphamed-write-probe")
         os.unlink(probe)
     except OSError as err:
@@ -133,6 +134,7 @@ def output_lock(output: str | Path) -> Iterator[Path]:
     """
     path = lock_path(output)
     check_output_writable(path.parent)
+    remove_stale_tmp_files(path)
     owner = {"pid": os.getpid(), "host": _host(), "start": _process_start(os.getpid())}
     text = json.dumps(owner, sort_keys=True)
     for _ in range(3):  # a stale lock removed by a racing process: try again

@@ -69,10 +69,17 @@ def sha256_file(path: Path) -> str:
 
 
 def _read(path: Path, spec: MixSpec, field_name: str) -> list[dict[str, Any]]:
+    """The rows of one input; a missing, unreadable or empty file is an error naming it and the spec field.
+
+    Empty is an error, not zero items: an empty evaluation file would silently decontaminate against nothing.
+    """
     try:
-        return read_records_parquet(path)
+        rows = read_records_parquet(path)
     except (FileNotFoundError, ValueError) as err:
         raise MixSpecError(spec.path, field_name, str(err)) from err
+    if not rows:
+        raise MixSpecError(spec.path, field_name, f"{path}: holds no rows")
+    return rows
 
 
 def _item(path: Path, row: int, record: Mapping[str, Any]) -> McqItem:

@@ -8,6 +8,7 @@ through the code as ENOSPC on a full disk).
 
 from __future__ import annotations
 
+import json
 import resource
 import shutil
 import signal
@@ -146,3 +147,11 @@ def test_a_write_the_disk_refuses_is_one_line_from_the_script(tmp_path: Path) ->
     assert result.stderr.startswith(f"error: {out / 'test.parquet'}: cannot write (") and "[EFBIG])" in result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert list(out.iterdir()) == []  # no half file, no temp file, no lock left behind
+
+
+def test_a_file_whose_rows_are_all_skipped_names_the_input(tmp_path: Path, capsys) -> None:
+    source, split = copy_sample("medqa", tmp_path)
+    row = json.loads(source.read_text(encoding="utf-8").splitlines()[0])
+    source.write_text(json.dumps({**row, "question": "  "}) + "\n", encoding="utf-8")
+    code, err = prepare("medqa", source, split, tmp_path / "out", capsys)
+    assert code == 1 and f"error: [medqa] test: no valid rows to write from {source} (" in err

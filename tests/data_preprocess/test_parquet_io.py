@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -184,6 +185,8 @@ def test_the_output_lock_refuses_a_live_owner_and_takes_over_a_dead_ones(tmp_pat
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     assert json.loads(lock_path(output).read_text())["pid"] == holder.pid  # SIGKILL left the lock behind
+    torn = tmp_path / f".mix.parquet.lock.{holder.pid}@{socket.gethostname()}.0a1b2c3d.tmp"
+    torn.write_text("")  # as a kill between writing a lock's temp file and linking it leaves one
     with output_lock(output) as lock:
         assert json.loads(lock.read_text())["pid"] == os.getpid()
         with pytest.raises(OutputLockedError, match=f"pid {os.getpid()}"):  # not re-entrant

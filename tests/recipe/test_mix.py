@@ -7,6 +7,8 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from alphamed.data_preprocess import EVAL_SPLITS, medmcqa, medqa
@@ -429,6 +431,15 @@ def test_a_null_field_in_an_input_names_the_file_row_and_field(root: Path, capsy
     write_records_parquet(rows, root / "null_id.parquet")
     err = mix_error(capsys, write_spec(root, "sources: {medqa: null_id.parquet}\n"), root)
     assert f"{root / 'null_id.parquet'}: row 1: field extra_info.id: expected a string, found null" in err
+
+
+def test_an_empty_input_or_evaluation_file_is_an_error_not_zero_items(root: Path, capsys) -> None:
+    pq.write_table(pa.table({"data_source": pa.array([], pa.string())}), root / "empty.parquet")
+    err = mix_error(capsys, write_spec(root, "sources: {medqa: [medqa.parquet, empty.parquet]}\n"), root)
+    assert f"spec.yaml: sources.medqa.inputs: {root / 'empty.parquet'}: holds no rows" in err
+    spec = "sources: {medqa: medqa.parquet}\ndecontaminate: {eval: {medqa_test: empty.parquet}}\n"
+    err = mix_error(capsys, write_spec(root, spec), root)
+    assert f"spec.yaml: decontaminate.eval.medqa_test: {root / 'empty.parquet'}: holds no rows" in err
 
 
 def test_a_spec_that_is_not_utf8_is_one_line(root: Path, capsys) -> None:
