@@ -167,24 +167,26 @@ def _try_create(path: Path, text: str) -> bool:
             os.unlink(tmp)
 
 
-def _read_owner(path: Path) -> dict[str, Any] | None:
-    """The lock's owner, or None when the lock vanished meanwhile."""
+def _read_owner(path: Path) -> tuple[str, dict[str, Any]] | None:
+    """The lock's text and owner, or None when the lock vanished meanwhile."""
     try:
-        owner = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        owner = json.loads(text)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as err:
         raise OutputError(path, f"unreadable lock file ({err}); if no run uses this output, delete it") from err
     if not isinstance(owner, dict) or not isinstance(owner.get("pid"), int):
         raise OutputError(path, f"lock file without an owner pid ({owner!r:.80}); if no run uses it, delete it")
-    return owner
+    return text, owner
 
 
 def _remove_if_stale(path: Path, output: str | Path) -> None:
     """Remove a lock whose owner is gone; raise :class:`OutputLockedError` when it may still be running."""
-    owner = _read_owner(path)
-    if owner is None:
+    found = _read_owner(path)
+    if found is None:
         return
+    text, owner = found
     pid, host = owner["pid"], owner.get("host")
     if host != _host():
         raise OutputLockedError(
@@ -196,9 +198,11 @@ def _remove_if_stale(path: Path, output: str | Path) -> None:
         raise OutputLockedError(
             output, f"in use by another run, pid {pid} on this host (lock {path}); wait for it or stop it", owner
         )
-    print(f"note: taking over the stale lock {path} of pid {pid}, which is gone", file=sys.stderr)
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+        # Only the stale lock we judged: a racing run may have replaced it with its own meanwhile.
+        if path.read_text(encoding="utf-8") == text:
+            path.unlink()
+            print(f"note: took over the stale lock {path} of pid {pid}, which is gone", file=sys.stderr)
 
 
 # ---------------------------------------------------------------- atomic writes
