@@ -20,6 +20,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -32,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 _TMP_SUFFIX = ".tmp"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class OutputError(OSError, ValueError):
@@ -260,15 +262,36 @@ def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
         raise
 
 
+def replace_unencodable(text: str) -> tuple[str, int]:
+    """``text`` with each lone surrogate (which UTF-8 cannot store) replaced by U+FFFD, and how many were replaced.
+
+    A model server can return one (a reply cut inside an emoji's surrogate pair); storing it would fail every
+    rerun of the same batch. Callers that keep model text pass it through here and count the replacements.
+    """
+    return _SURROGATE.subn("\ufffd", text)
+
+
+def _unencodable(path: Path, err: UnicodeEncodeError) -> ValueError:
+    char = err.object[err.start : err.start + 1] if isinstance(err.object, str) else "?"
+    return ValueError(
+        f"{path}: refusing to write text UTF-8 cannot store ({char!r} at position {err.start} of a string); "
+        "pass model text through parquet_io.replace_unencodable first"
+    )
+
+
 def write_records_parquet(records: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
     """Write veRL rows to ``path`` atomically; the same rows always give the same bytes.
 
-    Raises :class:`OutputError` naming ``path`` when the disk refuses (read-only, full, not a folder).
+    Raises :class:`OutputError` naming ``path`` when the disk refuses (read-only, full, not a folder), and a
+    ``ValueError`` naming it for rows that cannot be stored (no rows; text with a lone surrogate).
     """
     path = Path(path).expanduser()
     if not records:
         raise ValueError(f"{path}: refusing to write a parquet file with no rows")
-    table = pa.Table.from_pylist([dict(r) for r in records])
+    try:
+        table = pa.Table.from_pylist([dict(r) for r in records])
+    except UnicodeEncodeError as err:
+        raise _unencodable(path, err) from err
     _atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd", store_schema=False))
     return path
 
@@ -276,14 +299,18 @@ def write_records_parquet(records: Sequence[Mapping[str, Any]], path: str | Path
 def write_json_atomic(obj: Any, path: str | Path) -> Path:
     """Pretty strict JSON (sorted keys, UTF-8, no NaN/Infinity), written atomically: examples, manifests, reports.
 
-    A NaN is a ``ValueError`` naming ``path``: bare ``NaN`` is not JSON and breaks every other reader.
+    A NaN is a ``ValueError`` naming ``path``: bare ``NaN`` is not JSON and breaks every other reader. So is text
+    with a lone surrogate (see :func:`replace_unencodable`).
     """
     path = Path(path).expanduser()
     try:
         text = json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=str, allow_nan=False) + "\n"
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise _unencodable(path, err) from err
     except ValueError as err:
         raise ValueError(f"{path}: refusing to write non-JSON ({err})") from err
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    _atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
     return path
 
 

@@ -24,6 +24,7 @@ from alphamed.data_preprocess.parquet_io import (
     lock_path,
     output_lock,
     read_records_parquet,
+    replace_unencodable,
     write_json_atomic,
     write_records_parquet,
 )
@@ -211,3 +212,16 @@ def test_json_outputs_are_strict_json(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"m\.json: refusing to write non-JSON"):
         write_json_atomic({"weight": float("nan")}, tmp_path / "m.json")
     assert not list(tmp_path.iterdir())
+
+
+def test_text_utf8_cannot_store_is_named_and_replace_unencodable_counts_it(tmp_path: Path) -> None:
+    reply = "It is \ud83d, then \ud800 \U0001f600 B"  # two lone surrogates, one real emoji
+    with pytest.raises(ValueError, match=r"r\.json: refusing to write text UTF-8 cannot store \('\\ud83d' at"):
+        write_json_atomic({"response": reply}, tmp_path / "r.json")
+    with pytest.raises(ValueError, match=r"r\.parquet: refusing to write text UTF-8 cannot store"):
+        write_records_parquet([{"response": reply}], tmp_path / "r.parquet")
+    assert not list(tmp_path.iterdir())
+    cleaned, replaced = replace_unencodable(reply)
+    assert (cleaned, replaced) == ("It is \ufffd, then \ufffd \U0001f600 B", 2)
+    write_json_atomic({"response": cleaned}, tmp_path / "r.json")
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == {"response": cleaned}
