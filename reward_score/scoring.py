@@ -74,20 +74,28 @@ _WARNED_SOURCES: set[str] = set()
 def gold_letter(data_source: Any, ground_truth: Any, options: Any) -> str | None:
     """The right letter: a letter within the options (any case), or the letter of the one option whose text
     the ground truth is; otherwise None, with a :class:`GroundTruthWarning` once per ``data_source``."""
+    if isinstance(ground_truth, str) and len(truth := ground_truth.strip()) == 1:
+        # The fast path every well-formed row takes: only the option count is needed, not the texts.
+        position = LETTERS.find(truth.upper())
+        if position >= 0 and (options is None or position < _option_count(options)):
+            return LETTERS[position]
     option_texts = _option_texts(options)
-    letters = LETTERS if option_texts is None else LETTERS[: len(option_texts)]
-    if isinstance(ground_truth, str):
-        truth = ground_truth.strip()
-        if len(truth) == 1 and truth.upper() in letters:
-            return truth.upper()
-        key = normalize_option_text(truth, fold_case=False)
+    if isinstance(ground_truth, str) and ground_truth.strip():
+        key = normalize_option_text(ground_truth, fold_case=False)
         matches = [
             i for i, text in enumerate(option_texts or ()) if normalize_option_text(text, fold_case=False) == key
         ]
-        if truth and len(matches) == 1:
+        if len(matches) == 1:
             return LETTERS[matches[0]]
-    _warn_once(data_source, ground_truth, letters)
+    _warn_once(data_source, ground_truth, LETTERS if option_texts is None else LETTERS[: len(option_texts)])
     return None
+
+
+def _option_count(options: Any) -> int:
+    try:
+        return len(options)
+    except TypeError:
+        return 0
 
 
 def _option_texts(options: Any) -> tuple[str, ...] | None:
