@@ -9,6 +9,7 @@ CONVERTERS = {
     "mmlu_pro": "mmlu_pro",
     "gpqa": "gpqa",
     "medxpertqa": "medxpertqa",
+    "huatuo_eval": "huatuo_eval",
 }
 
 #: Default root the converters write under: ``<DATA_ROOT>/<dir>/<split>.parquet``.

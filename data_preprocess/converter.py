@@ -11,7 +11,7 @@ and hands them to :func:`run_conversion`:
   counted; ``--strict`` makes it an error), and :class:`LeaveOut` when an option excludes the row on purpose
   (e.g. HEAD-QA image questions; counted, never an error).
 
-:func:`run_conversion` then removes exact duplicate questions, applies ``--max_samples``/``--seed``, writes
+:func:`run_conversion` then applies the duplicate policy (:func:`split_policy`), ``--max_samples``/``--seed``, writes
 ``<local_save_dir>/<split>.parquet`` and ``<split>_example.json`` through ``parquet_io`` (atomic,
 byte-identical) and prints one summary line per split. Module shape (see ``medqa.py``)::
 
@@ -36,8 +36,8 @@ import random
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +52,22 @@ from alphamed.data_preprocess.parquet_io import (
     write_records_parquet,
 )
 from alphamed.data_preprocess.prompts import PROMPT_STYLES
-from alphamed.data_preprocess.schema import McqItem, McqItemError, to_verl_record
+from alphamed.data_preprocess.schema import (
+    ANSWER_TEXT_REPEATED,
+    LETTERS,
+    ItemProblem,
+    McqItem,
+    McqItemError,
+    mark_answer_text_repeated,
+    normalize_option_text,
+    to_verl_record,
+)
 
 #: Show a progress bar when a split has at least this many rows (small splits finish before a bar helps).
 PROGRESS_MIN_ROWS = 20_000
+
+#: Splits a published table scores on: every item is kept by default, since the paper's denominator counts them.
+EVALUATION_SPLITS = frozenset({"test", "validation", "dev"})
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,9 @@ class SplitReport:
     read: int = 0
     written: int = 0
     duplicates: int = 0
+    dedup: bool = True
+    duplicates_with_other_answer: int = 0
+    answer_text_repeated: int = 0
     sampled_out: int = 0
     skipped: Counter = field(default_factory=Counter)
     left_out: Counter = field(default_factory=Counter)
@@ -114,9 +129,17 @@ class SplitReport:
         def by_reason(counts: Counter) -> str:
             return f" ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})" if counts else ""
 
+        duplicates = f"duplicates {'removed' if self.dedup else 'kept'} {self.duplicates}"
+        if self.duplicates_with_other_answer:
+            duplicates += f" ({self.duplicates_with_other_answer} with a different answer)"
+        repeated = (
+            f"answer text repeated {self.answer_text_repeated} (kept, scored by letter), "
+            if self.answer_text_repeated
+            else ""
+        )
         return (
-            f"[{self.name}] {self.split}: read {self.read}, written {self.written}, "
-            f"duplicates removed {self.duplicates}, left out {sum(self.left_out.values())}{by_reason(self.left_out)}, "
+            f"[{self.name}] {self.split}: read {self.read}, written {self.written}, {duplicates}, {repeated}"
+            f"left out {sum(self.left_out.values())}{by_reason(self.left_out)}, "
             f"skipped {sum(self.skipped.values())}{by_reason(self.skipped)}, "
             f"not sampled {self.sampled_out}, {self.seconds:.2f} s -> {self.path}"
         )
@@ -153,11 +176,18 @@ def converter_parser(
     parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
     parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
     parser.add_argument("--strict", action="store_true", help="an invalid row is an error instead of a counted skip")
-    parser.add_argument(
+    duplicates = parser.add_mutually_exclusive_group()
+    duplicates.add_argument(
+        "--dedup",
+        action="store_true",
+        help="remove exact duplicate questions from every split, evaluation splits included (default: removed from "
+        "training splits only; evaluation splits keep every published item and count the copies)",
+    )
+    duplicates.add_argument(
         "--keep_duplicates",
         action="store_true",
-        help="keep exact duplicate questions (distinct ids) instead of removing them: a benchmark's published "
-        "denominator counts them (MMLU-Pro health+biology: 1535 rows, 95 exact copies)",
+        help="keep exact duplicate questions (distinct ids) in training splits too (evaluation splits keep them "
+        "by default)",
     )
     return parser
 
@@ -248,6 +278,24 @@ def require(row: RawRow, name: str, kind: type | tuple[type, ...] = str) -> Any:
         expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise RawFormatError(row.where, name, f"expected {expected}, got {type(value).__name__} {value!r:.60}")
     return value
+
+
+def lettered_options(row: RawRow, name: str = "options") -> list[str]:
+    """An ``{"A": text, "B": text, ...}`` field as texts in letter order (letter = position, as items store it)."""
+    raw = require(row, name, Mapping)
+    letters = sorted(raw)
+    if "".join(letters) != LETTERS[: len(letters)]:
+        raise RawFormatError(row.where, name, f"keys {letters} are not the letters A.. in sequence")
+    return [str(raw[letter]) for letter in letters]
+
+
+def check_answer_text(options: Sequence[str], letter: str, answer_text: str) -> None:
+    """Skip a row whose ``answer`` text is not the text of its answer letter: one of the two labels is wrong."""
+    position = LETTERS.find(letter) if len(letter) == 1 else -1
+    if 0 <= position < len(options) and normalize_option_text(options[position]) != normalize_option_text(answer_text):
+        raise SkipRow(
+            "answer text does not match its letter", f"{letter} is {options[position]!r}, answer {answer_text!r}"
+        )
 
 
 # ---------------------------------------------------------------- locating a split
@@ -344,15 +392,37 @@ def content_id(*parts: str) -> str:
 
 def skip_reason(err: SkipRow | McqItemError) -> str:
     """The counted category of a skip (few, fixed names, so the summary line stays readable)."""
-    if isinstance(err, SkipRow):
-        return err.reason
-    if err.field == "question":
-        return "empty question"
-    if err.field == "answer":
-        return "answer not among options"
-    if err.field == "options" and "ambiguous" in err.reason:
-        return "ambiguous duplicate options"
-    return f"invalid {err.field}"
+    return err.reason if isinstance(err, SkipRow) else err.category
+
+
+@dataclass(frozen=True)
+class SplitPolicy:
+    """What a split keeps. ``evaluation``: a split a published table scores on, whose items are kept as published
+    (copies that disagree on the answer; an answer text repeated by another option, marked); ``dedup`` removes
+    exact duplicate questions."""
+
+    dedup: bool
+    evaluation: bool
+
+
+def split_policy(
+    split: str, args: argparse.Namespace, evaluation_splits: Collection[str] = EVALUATION_SPLITS
+) -> SplitPolicy:
+    """Evaluation splits keep every published item (``--dedup`` opts in to removal); training splits drop exact
+    copies (``--keep_duplicates`` keeps them) and items whose answer text names no single option."""
+    evaluation = split in evaluation_splits
+    dedup = args.dedup or not (evaluation or args.keep_duplicates)
+    return SplitPolicy(dedup=dedup, evaluation=evaluation)
+
+
+def _build_item(to_item: Callable[[RawRow, str], McqItem], row: RawRow, split: str, policy: SplitPolicy) -> McqItem:
+    """``to_item(row, split)``; an answer text repeated by another option is kept, marked, where the policy says."""
+    try:
+        return to_item(row, split)
+    except McqItemError as err:
+        if err.kind is not ItemProblem.ANSWER_TEXT_REPEATED or not policy.evaluation or err.item is None:
+            raise
+        return mark_answer_text_repeated(err.item)
 
 
 def convert_rows(
@@ -361,13 +431,15 @@ def convert_rows(
     report: SplitReport,
     strict: bool,
     total: int | None = None,
-    keep_duplicates: bool = False,
+    policy: SplitPolicy = SplitPolicy(dedup=True, evaluation=False),
 ) -> list[McqItem]:
     """Map rows to items, counting skips/leave-outs by reason and removing (or keeping) exact duplicate questions.
 
-    Copies of one question that disagree on the answer are all skipped: which label is right is unknowable here,
-    and keeping whichever came first would train on a coin toss.
+    Outside an evaluation split kept as published, copies of one question that disagree on the answer are all
+    skipped: which label is right is unknowable here, and keeping whichever came first would train on a coin toss.
+    In an evaluation split without ``--dedup`` they are kept, as published, and counted.
     """
+    report.dedup = policy.dedup
     items: list[McqItem] = []
     answers_by_question: dict[tuple[str, tuple[str, ...]], str] = {}
     conflicting: set[tuple[str, tuple[str, ...]]] = set()
@@ -383,15 +455,18 @@ def convert_rows(
     for row in progress:
         report.read += 1
         try:
-            item = to_item(row, report.split)
+            item = _build_item(to_item, row, report.split, policy)
             key = _question_key(item)
-            if key in answers_by_question and answers_by_question[key] != item.answer:
+            other_answer = key in answers_by_question and answers_by_question[key] != item.answer
+            if other_answer and (policy.dedup or not policy.evaluation):
                 conflicting.add(key)
                 raise SkipRow(
                     "duplicate question with a different answer", f"first copy says {answers_by_question[key]}"
                 )
-            if item.id in seen_ids and (key not in answers_by_question or keep_duplicates):
+            if item.id in seen_ids and key not in answers_by_question:
                 raise SkipRow("duplicate id", item.id)
+            if item.id in seen_ids and not policy.dedup:  # a kept copy whose id comes from its content
+                item = replace(item, id=_copy_id(item.id, seen_ids))
         except LeaveOut as err:
             report.left_out[err.reason] += 1
             continue
@@ -403,10 +478,13 @@ def convert_rows(
                 print(f"[{report.name}] skipped {row.where}: {err}", file=sys.stderr)
             report.skipped[reason] += 1
             continue
-        if key in answers_by_question and not keep_duplicates:
+        if key in answers_by_question:
             report.duplicates += 1
-            continue
-        answers_by_question[key] = item.answer
+            if policy.dedup:
+                continue
+            report.duplicates_with_other_answer += int(other_answer)
+        report.answer_text_repeated += int(ANSWER_TEXT_REPEATED in item.meta)
+        answers_by_question.setdefault(key, item.answer)
         seen_ids.add(item.id)
         items.append(item)
     if conflicting:
@@ -414,6 +492,14 @@ def convert_rows(
         report.skipped["duplicate question with a different answer"] += len(items) - len(kept)
         items = kept
     return items
+
+
+def _copy_id(item_id: str, seen_ids: set[str]) -> str:
+    """``<id>-copy<n>`` for the n-th kept copy of a question: ids stay unique and stable for the same input."""
+    number = 2
+    while f"{item_id}-copy{number}" in seen_ids:
+        number += 1
+    return f"{item_id}-copy{number}"
 
 
 def _question_key(item: McqItem) -> tuple[str, tuple[str, ...]]:
@@ -455,11 +541,17 @@ def run_conversion(
     name: str,
     load_split: Callable[[str], list[RawRow]],
     to_item: Callable[[RawRow, str], McqItem],
+    evaluation_splits: Collection[str] = EVALUATION_SPLITS,
+    file_holds_all_splits: bool = False,
 ) -> list[SplitReport]:
-    """Convert every split in ``args.split`` and write it; ``name`` is the default output folder's name."""
+    """Convert every split in ``args.split`` and write it; ``name`` is the default output folder's name.
+
+    ``evaluation_splits`` are those a published table scores on (see :func:`split_policy`);
+    ``file_holds_all_splits``: one local file may hold several splits (a combined evaluation file).
+    """
     local = args.local_dataset_path
     splits = args.split or args.default_splits
-    if local and Path(local).expanduser().is_file() and len(splits) != 1:
+    if local and Path(local).expanduser().is_file() and len(splits) != 1 and not file_holds_all_splits:
         raise ConversionError(
             f"{local} is a single file, read as the one split --split names; got {len(splits)} splits"
         )
@@ -476,7 +568,8 @@ def run_conversion(
                     raise
                 print(f"[{name}] {split}: not converted, {err}", file=sys.stderr)
                 continue
-            items = convert_rows(rows, to_item, report, args.strict, len(rows), args.keep_duplicates)
+            policy = split_policy(split, args, evaluation_splits)
+            items = convert_rows(rows, to_item, report, args.strict, len(rows), policy)
             kept = sample_items(items, args.max_samples, args.seed)
             report.sampled_out = len(items) - len(kept)
             if not kept:

@@ -13,22 +13,22 @@ drops a distractor and re-letters), so the letter is always checked against the 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 
 from alphamed.data_preprocess.converter import (
     ConversionError,
     RawFormatError,
     RawRow,
-    SkipRow,
     SplitReport,
+    check_answer_text,
     content_id,
     converter_parser,
+    lettered_options,
     load_split_rows,
     require,
     run_conversion,
     run_main,
 )
-from alphamed.data_preprocess.schema import LETTERS, McqItem, normalize_option_text
+from alphamed.data_preprocess.schema import McqItem
 
 #: The 4-option hub copy (train + test only; the release's dev split has no hub copy there).
 HUB_ID_4 = "GBaker/MedQA-USMLE-4-options"
@@ -51,24 +51,17 @@ def data_source_for(num_options: int) -> str:
 def row_to_item(row: RawRow, split: str, num_options: int) -> McqItem:
     """One release/HF row -> item; options are re-listed in letter order A.. so letter = position."""
     question = require(row, "question")
-    raw_options = require(row, "options", Mapping)
+    options = lettered_options(row)
     letter = require(row, "answer_idx")
     answer_text = require(row, "answer")
-    if len(raw_options) != num_options:
+    if len(options) != num_options:
         raise RawFormatError(
             row.where,
             "options",
-            f"has {len(raw_options)} options but this run expects {num_options} "
-            f"(data_source {data_source_for(num_options)}); use --num_options {len(raw_options)} for this file",
+            f"has {len(options)} options but this run expects {num_options} "
+            f"(data_source {data_source_for(num_options)}); use --num_options {len(options)} for this file",
         )
-    letters = sorted(raw_options)
-    if "".join(letters) != LETTERS[: len(letters)]:
-        raise RawFormatError(row.where, "options", f"keys {letters} are not the letters A.. in sequence")
-    options = [str(raw_options[k]) for k in letters]
-    if letter in raw_options and normalize_option_text(str(raw_options[letter])) != normalize_option_text(answer_text):
-        raise SkipRow(
-            "answer text does not match its letter", f"{letter} is {raw_options[letter]!r}, answer {answer_text!r}"
-        )
+    check_answer_text(options, letter, answer_text)
     meta_info = str(row.data.get("meta_info") or "")
     meta = {"exam": "USMLE", "meta_info": meta_info, "step": STEP_FIXES.get(meta_info, meta_info)}
     return McqItem(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Any
 
 from alphamed.data_preprocess.prompts import PROMPT_STYLES, build_prompt
@@ -35,13 +36,45 @@ DATA_SOURCES = (
 )
 
 
-class McqItemError(ValueError):
-    """An item that cannot be a valid multiple-choice question; ``field`` names the offending field."""
+#: ``meta`` key marking an item whose answer text is also another option's text: valid only with this mark (kept
+#: in evaluation splits so the published denominator holds), and scored by letter only, since the text names no
+#: single option.
+ANSWER_TEXT_REPEATED = "answer_text_repeated"
 
-    def __init__(self, field_name: str, message: str):
+
+class ItemProblem(Enum):
+    """Why an item is invalid: the counted category of a converter's skip (a typed kind, never a message search)."""
+
+    EMPTY_QUESTION = "empty question"
+    ANSWER_NOT_AMONG_OPTIONS = "answer not among options"
+    ANSWER_TEXT_REPEATED = "answer text repeats another option"
+    INVALID_FIELD = "invalid field"
+
+
+class McqItemError(ValueError):
+    """An item that cannot be a valid multiple-choice question; ``field`` names the offending field.
+
+    ``item`` is set for :attr:`ItemProblem.ANSWER_TEXT_REPEATED` only (every other field is valid then), so a
+    caller whose policy keeps such items can mark it (:func:`mark_answer_text_repeated`) instead of rebuilding it.
+    """
+
+    def __init__(
+        self,
+        field_name: str,
+        message: str,
+        kind: ItemProblem = ItemProblem.INVALID_FIELD,
+        item: McqItem | None = None,
+    ):
         super().__init__(f"{field_name}: {message}")
         self.field = field_name
         self.reason = message
+        self.kind = kind
+        self.item = item
+
+    @property
+    def category(self) -> str:
+        """A short, fixed name for counting (``invalid <field>`` for the generic kind)."""
+        return f"invalid {self.field}" if self.kind is ItemProblem.INVALID_FIELD else self.kind.value
 
 
 def normalize_option_text(text: str, *, fold_case: bool = True) -> str:
@@ -91,7 +124,7 @@ def validate_item(item: McqItem) -> None:
     if not isinstance(item.source, str) or not item.source.strip():
         raise McqItemError("source", "must be a non-empty string")
     if not isinstance(item.question, str) or not item.question.strip():
-        raise McqItemError("question", "is empty")
+        raise McqItemError("question", "is empty", ItemProblem.EMPTY_QUESTION)
     options = item.options
     if not isinstance(options, list) or len(options) < 2:
         raise McqItemError("options", f"needs at least 2 options, got {options!r}")
@@ -101,18 +134,32 @@ def validate_item(item: McqItem) -> None:
         if not isinstance(text, str) or not text.strip():
             raise McqItemError("options", f"option {LETTERS[position]} is empty")
     if not isinstance(item.answer, str) or len(item.answer) != 1 or item.answer not in LETTERS[: len(options)]:
-        raise McqItemError("answer", f"{item.answer!r} is not one of the letters {LETTERS[: len(options)]}")
+        raise McqItemError(
+            "answer",
+            f"{item.answer!r} is not one of the letters {LETTERS[: len(options)]}",
+            ItemProblem.ANSWER_NOT_AMONG_OPTIONS,
+        )
     answer_key = normalize_option_text(options[LETTERS.index(item.answer)], fold_case=False)
     clashes = [
         LETTERS[i]
         for i, text in enumerate(options)
         if LETTERS[i] != item.answer and normalize_option_text(text, fold_case=False) == answer_key
     ]
-    if clashes:
+    marked = item.meta.get(ANSWER_TEXT_REPEATED) is True
+    if clashes and not marked:
         raise McqItemError(
             "options",
             f"answer {item.answer} has the same text as option(s) {', '.join(clashes)}: the answer is ambiguous",
+            ItemProblem.ANSWER_TEXT_REPEATED,
+            item,
         )
+    if marked and not clashes:
+        raise McqItemError("meta", f"{ANSWER_TEXT_REPEATED} is set but the answer's text is no other option's")
+
+
+def mark_answer_text_repeated(item: McqItem) -> McqItem:
+    """``item`` marked as scored by letter only (its answer text repeats another option's): valid from then on."""
+    return replace(item, meta={**item.meta, ANSWER_TEXT_REPEATED: True})
 
 
 def to_verl_record(item: McqItem, prompt_style: str, index: int) -> dict[str, Any]:

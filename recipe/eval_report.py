@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from alphamed.data_preprocess.parquet_io import write_json_atomic
+from alphamed.recipe.protocols import denominator_section
 
 #: benchmarks whose official metric includes macro-F1 over the gold labels.
 MACRO_F1_BENCHMARKS = frozenset({"pubmedqa"})
@@ -277,6 +278,8 @@ def _markdown_report(payload: Mapping[str, Any], metrics: Sequence[BenchmarkMetr
     ]
     for key, value in (payload.get("notes") or {}).items():
         lines.append(f"- {key}: {value}")
+    if payload.get("protocol"):
+        lines += ["", denominator_section(payload["protocol"], {m.benchmark: m.n for m in metrics})]
     return "\n".join(lines) + "\n"
 
 

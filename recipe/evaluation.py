@@ -6,6 +6,7 @@ runs them and writes the report (``alphamed.recipe.eval_report`` documents the s
 
     alphamed eval --model Qwen/Qwen2.5-7B-Instruct --backend vllm --output_dir runs/eval/base
     alphamed eval --model M --backend hf --benchmarks medqa,pubmedqa --max_samples 50 --output_dir runs/quick
+    alphamed eval --model M --backend vllm --protocol huatuo_o1 --output_dir runs/eval/huatuo_o1
     alphamed eval --from_verl_dump checkpoints/alphamed/val_generations --output_dir runs/eval/step_latest
 """
 
@@ -28,6 +29,7 @@ from alphamed.recipe.generate import (
     backend_from_args,
     sampling_from_args,
 )
+from alphamed.recipe.protocols import DEFAULT_PROTOCOL, PROTOCOLS, protocol_files, published_denominators
 from alphamed.recipe.verl_dump import (
     DumpFormatError,
     ReplayBackend,
@@ -44,10 +46,9 @@ class MissingBenchmarkError(FileNotFoundError):
     """A benchmark's evaluation parquet is absent; the message says which converter command writes it."""
 
 
-def benchmark_path(data_dir: str | Path, benchmark: str) -> Path:
-    """``<data_dir>/<folder>/<split>.parquet`` of a benchmark's evaluation split (``EVAL_SPLITS``)."""
-    folder, split = EVAL_SPLITS[benchmark]
-    return Path(data_dir).expanduser() / folder / f"{split}.parquet"
+def benchmark_path(data_dir: str | Path, benchmark: str, protocol: str = DEFAULT_PROTOCOL) -> Path:
+    """``<data_dir>/<folder>/<split>.parquet`` of a benchmark's file under ``protocol`` (``recipe.protocols``)."""
+    return protocol_files(protocol, [benchmark])[benchmark].path(data_dir)
 
 
 def parse_benchmarks(text: str) -> list[str]:
@@ -60,20 +61,23 @@ def parse_benchmarks(text: str) -> list[str]:
 
 
 def load_benchmarks(
-    data_dir: str | Path, benchmarks: Sequence[str], max_samples: int | None, skip_missing: bool
+    data_dir: str | Path,
+    benchmarks: Sequence[str] | None,
+    max_samples: int | None,
+    skip_missing: bool,
+    protocol: str = DEFAULT_PROTOCOL,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Records per benchmark (first ``max_samples`` of each) and the benchmarks skipped for a missing file."""
+    """Records per benchmark (first ``max_samples`` of each; ``benchmarks`` None: all of the protocol's) and the
+    benchmarks skipped for a missing file."""
     loaded: dict[str, list[dict[str, Any]]] = {}
     missing: list[str] = []
-    for name in benchmarks:
-        path = benchmark_path(data_dir, name)
+    for name, file in protocol_files(protocol, benchmarks).items():
+        path = file.path(data_dir)
         if not path.is_file():
-            folder, split = EVAL_SPLITS[name]
             message = (
-                f"{path}: the {name} evaluation file is missing. Write it with "
-                f"`python data_preprocess/{folder}.py --split {split} --local_save_dir {path.parent}` "
-                f"(= `alphamed prepare {folder} --split {split} ...`), point --data_dir at the converters' output "
-                "root, or pass --skip_missing."
+                f"{path}: the {name} evaluation file of protocol {protocol} is missing. Write it with "
+                f"`{file.command(data_dir)}` (`alphamed prepare {file.converter} --help`: --local_dataset_path), "
+                "point --data_dir at the converters' output root, or pass --skip_missing."
             )
             if not skip_missing:
                 raise MissingBenchmarkError(message)
@@ -87,7 +91,11 @@ def load_benchmarks(
 
 
 def _settings(args: argparse.Namespace, sampling: SamplingConfig | None) -> dict[str, Any]:
-    settings: dict[str, Any] = {"data_dir": str(args.data_dir), "max_samples": args.max_samples}
+    settings: dict[str, Any] = {
+        "data_dir": str(args.data_dir),
+        "max_samples": args.max_samples,
+        "protocol": args.protocol,
+    }
     if sampling is not None:
         settings.update(
             backend=args.backend,
@@ -104,7 +112,9 @@ def _settings(args: argparse.Namespace, sampling: SamplingConfig | None) -> dict
 def evaluate(args: argparse.Namespace) -> dict[str, Path]:
     """Generate and score every requested benchmark, then write the report into ``args.output_dir``."""
     sampling = sampling_from_args(args)
-    loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, args.max_samples, args.skip_missing)
+    loaded, missing = load_benchmarks(
+        args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol
+    )
     backend = backend_from_args(args)
     out = Path(args.output_dir).expanduser()
     items: list[ScoredItem] = []
@@ -114,7 +124,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Path]:
         )
         items.extend(scored_from_engine(name, result) for result in results)
     notes = {"benchmarks skipped (file missing)": ", ".join(missing)} if missing else {}
-    run_info = {"model": args.model, "source": "generation", "settings": _settings(args, sampling), "notes": notes}
+    run_info = {
+        "model": args.model,
+        "source": "generation",
+        "settings": _settings(args, sampling),
+        "notes": notes,
+        "protocol": published_denominators(args.protocol, list(loaded)),
+    }
     return write_report(items, out, run_info)
 
 
@@ -122,7 +138,7 @@ def _labelled_records(args: argparse.Namespace) -> tuple[Labelled, list[str]]:
     """The questions dump rows are matched against: ``--val_files`` (labelled by data_source) or benchmarks."""
     if args.val_files:
         return [(str(r["data_source"]), r) for r in load_records(args.val_files)], []
-    loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, None, args.skip_missing)
+    loaded, missing = load_benchmarks(args.data_dir, args.benchmarks, None, args.skip_missing, args.protocol)
     return [(name, record) for name, records in loaded.items() for record in records], missing
 
 
@@ -135,8 +151,11 @@ def score_verl_dump(args: argparse.Namespace) -> dict[str, Path]:
     out = Path(args.output_dir).expanduser()
     if match.skipped:
         write_skipped(match.skipped, out / "dump_unmatched.jsonl")
-        print(f"{len(match.skipped)} of {len(rows)} dump rows not scored: {match.skip_counts} "
-              f"(listed in {out / 'dump_unmatched.jsonl'})", file=sys.stderr)
+        print(
+            f"{len(match.skipped)} of {len(rows)} dump rows not scored: {match.skip_counts} "
+            f"(listed in {out / 'dump_unmatched.jsonl'})",
+            file=sys.stderr,
+        )
     if not match.records:
         raise DumpFormatError(
             f"{path}: none of its {len(rows)} rows matched a benchmark question ({match.skip_counts}); were the "
@@ -165,7 +184,8 @@ def score_verl_dump(args: argparse.Namespace) -> dict[str, Path]:
         f"not scored: {match.skip_counts or 'none'}",
         "veRL reward mean per benchmark (dump 'score')": ", ".join(
             f"{label} {sum(v) / len(v):.3f}" for label, v in verl_scores.items() if v
-        ) or "n/a",
+        )
+        or "n/a",
     }
     if missing:
         notes["benchmarks skipped (file missing)"] = ", ".join(missing)
@@ -176,6 +196,10 @@ def score_verl_dump(args: argparse.Namespace) -> dict[str, Path]:
         "notes": notes,
         "dump": {"rows": len(rows), "skipped": match.skip_counts, "step": step},
     }
+    if not args.val_files:  # matched against a protocol's files: its denominators apply
+        run_info["protocol"] = published_denominators(
+            args.protocol, list(dict.fromkeys(label for label, _ in labelled))
+        )
     return write_report(items, out, run_info)
 
 
@@ -184,7 +208,18 @@ def build_parser() -> argparse.ArgumentParser:
         prog="alphamed eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--benchmarks", type=parse_benchmarks, default=list(EVAL_SPLITS), help="comma list or 'all' (default: all six)"
+        "--benchmarks",
+        type=parse_benchmarks,
+        default=None,
+        help="comma list or 'all' (default: the protocol's benchmarks)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=list(PROTOCOLS),
+        default=DEFAULT_PROTOCOL,
+        help="the item set of a published table: release (the datasets' own evaluation splits), huatuo_o1 "
+        "(HuatuoGPT-o1's evaluation file, `alphamed prepare huatuo_eval`), alphamed (huatuo_o1 + MedXpertQA), "
+        "med_rlvr (MedQA + MMLU-Pro health); the report puts each n beside the published denominator",
     )
     parser.add_argument("--data_dir", default=DEFAULT_DATA_ROOT, help="root the converters wrote their parquet to")
     parser.add_argument("--output_dir", required=True, help="where items.jsonl and results.* are written")

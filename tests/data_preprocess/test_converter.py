@@ -43,18 +43,17 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def run_medqa(tmp_path: Path, rows: list[dict], *flags: str, out: str = "out") -> SplitReport:
-    source = write_jsonl(tmp_path / "test.jsonl", rows)
-    argv = ["--local_dataset_path", str(source), "--split", "test", "--local_save_dir", str(tmp_path / out)]
+def run_medqa(tmp_path: Path, rows: list[dict], *flags: str, out: str = "out", split: str = "train") -> SplitReport:
+    source = write_jsonl(tmp_path / f"{split}.jsonl", rows)
+    argv = ["--local_dataset_path", str(source), "--split", split, "--local_save_dir", str(tmp_path / out)]
     return medqa.convert([*argv, *flags])[0]
 
 
+REPEATED_ANSWER_TEXT = medqa_row(92, options={"A": "x", "B": "same.", "C": " same", "D": "y"}, answer="same")
 BAD_ROWS = {
     "answer not among options": medqa_row(90, letter="E", answer="beta 90"),
     "empty question": medqa_row(91, question="   "),
-    "ambiguous duplicate options": medqa_row(
-        92, options={"A": "x", "B": "same.", "C": " same", "D": "y"}, answer="same"
-    ),
+    "answer text repeats another option": REPEATED_ANSWER_TEXT,
 }
 
 
@@ -63,18 +62,18 @@ def test_bad_rows_are_skipped_and_counted_by_reason(tmp_path: Path, capsys: pyte
     assert (report.read, report.written) == (5, 2)
     assert report.skipped == {reason: 1 for reason in BAD_ROWS}
     out = capsys.readouterr().out
-    assert "read 5, written 2" in out and "skipped 3 (ambiguous duplicate options: 1" in out
+    assert "read 5, written 2" in out and "skipped 3 (answer not among options: 1, answer text repeats" in out
     items = [from_verl_record(r) for r in read_records_parquet(report.path)]
     assert [i.question for i in items] == ["Question number 1?", "Question number 2?"]
 
 
 @pytest.mark.parametrize("reason", sorted(BAD_ROWS))
 def test_strict_turns_each_skip_into_an_error_naming_the_row(tmp_path: Path, reason: str) -> None:
-    with pytest.raises(ConversionError, match=r"test\.jsonl row 2: .*--strict"):
+    with pytest.raises(ConversionError, match=r"train\.jsonl row 2: .*--strict"):
         run_medqa(tmp_path, [medqa_row(1), BAD_ROWS[reason]], "--strict")
 
 
-def test_exact_duplicate_questions_are_removed_and_counted(tmp_path: Path) -> None:
+def test_training_split_removes_exact_duplicate_questions(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     conflicting = medqa_row(1, letter="C")
     report = run_medqa(tmp_path, [medqa_row(1), medqa_row(2), medqa_row(1), conflicting])
     # question 1 has copies that disagree on the answer: none of them is written (the exact copy is a duplicate)
@@ -82,6 +81,33 @@ def test_exact_duplicate_questions_are_removed_and_counted(tmp_path: Path) -> No
     assert report.skipped == {"duplicate question with a different answer": 2}
     written = [from_verl_record(r) for r in read_records_parquet(report.path)]
     assert [item.question for item in written] == ["Question number 2?"]
+    assert "duplicates removed 1" in capsys.readouterr().out
+    kept = run_medqa(tmp_path, [medqa_row(1), medqa_row(2), medqa_row(1)], "--keep_duplicates", out="kept")
+    assert (kept.written, kept.duplicates, kept.dedup) == (3, 1, False)
+
+
+def test_evaluation_split_keeps_every_published_item(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rows = [medqa_row(1), medqa_row(2), medqa_row(1), medqa_row(1, letter="C"), REPEATED_ANSWER_TEXT]
+    report = run_medqa(tmp_path, rows, split="test")
+    assert (report.written, report.duplicates, report.duplicates_with_other_answer) == (5, 2, 1)
+    assert (report.answer_text_repeated, report.skipped) == (1, {})
+    out = capsys.readouterr().out
+    assert "written 5, duplicates kept 2 (1 with a different answer), answer text repeated 1 (kept" in out
+    written = [from_verl_record(r) for r in read_records_parquet(report.path)]
+    assert [item.meta.get("answer_text_repeated", False) for item in written] == [False] * 4 + [True]
+    assert written[-1].answer == "B" and written[-1].options[1:3] == ["same.", " same"]
+    ids = [item.id for item in written]  # MedQA ids come from the content: a kept copy gets its own
+    assert len(set(ids)) == 5 and ids[2] == f"{ids[0]}-copy2"
+    # --dedup opts in: exact copies go, disagreeing copies are skipped, the marked item stays (it is no duplicate)
+    deduped = run_medqa(tmp_path, rows, "--dedup", split="test", out="dedup")
+    assert (deduped.written, deduped.duplicates, deduped.answer_text_repeated) == (2, 1, 1)
+    assert deduped.skipped == {"duplicate question with a different answer": 2}
+
+
+def test_dedup_and_keep_duplicates_exclude_each_other(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        run_medqa(tmp_path, [medqa_row(1)], "--dedup", "--keep_duplicates")
+    assert "not allowed with argument" in capsys.readouterr().err
 
 
 def test_malformed_json_names_file_and_row(tmp_path: Path) -> None:
@@ -97,7 +123,7 @@ def test_malformed_json_names_file_and_row(tmp_path: Path) -> None:
 def test_missing_or_mistyped_field_names_file_row_and_field(tmp_path: Path) -> None:
     row = medqa_row(3)
     del row["answer_idx"]
-    with pytest.raises(RawFormatError, match=r"test\.jsonl row 2: field 'answer_idx': missing"):
+    with pytest.raises(RawFormatError, match=r"train\.jsonl row 2: field 'answer_idx': missing"):
         run_medqa(tmp_path, [medqa_row(1), row])
     with pytest.raises(RawFormatError, match=r"row 1: field 'options': expected Mapping, got list"):
         run_medqa(tmp_path, [medqa_row(1, options=["a", "b"])])
@@ -111,8 +137,8 @@ def test_same_input_and_seed_give_byte_identical_files(tmp_path: Path) -> None:
     second = run_medqa(tmp_path, rows, "--max_samples", "10", "--seed", "3", out="b")
     other_seed = run_medqa(tmp_path, rows, "--max_samples", "10", "--seed", "4", out="c")
     assert first.path.read_bytes() == second.path.read_bytes()
-    example = first.path.with_name("test_example.json")
-    assert example.read_bytes() == second.path.with_name("test_example.json").read_bytes()
+    example = first.path.with_name("train_example.json")
+    assert example.read_bytes() == second.path.with_name("train_example.json").read_bytes()
     assert first.path.read_bytes() != other_seed.path.read_bytes()
     assert (first.written, first.sampled_out) == (10, 30)
     indices = [r["extra_info"]["index"] for r in read_records_parquet(first.path)]
@@ -167,7 +193,7 @@ def test_save_to_disk_folder_gives_the_hub_rows(tmp_path: Path) -> None:
     via_saved = medqa.convert(
         ["--local_dataset_path", str(tmp_path / "saved"), "--split", "test", "--local_save_dir", str(tmp_path / "s")]
     )[0]
-    via_file = run_medqa(tmp_path, rows, out="f")
+    via_file = run_medqa(tmp_path, rows, out="f", split="test")
     assert via_saved.path.read_bytes() == via_file.path.read_bytes()
     with pytest.raises(ConversionError, match="has no split 'train'"):
         load_split_rows(str(tmp_path / "saved"), "train", hub_id=medqa.HUB_ID_4)

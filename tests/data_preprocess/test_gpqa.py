@@ -110,8 +110,8 @@ def test_invalid_rows_are_counted_or_fail_with_strict(tmp_path):
     rows[4] = {**rows[4], "Incorrect Answer 1": rows[4]["Correct Answer"] + "."}
     source = write_csv(tmp_path / "gpqa_main.csv", rows)
     report, items = convert(tmp_path / "out", source)
-    assert report.skipped == {"invalid options": 1, "ambiguous duplicate options": 1}
-    assert report.written == 18
+    assert report.skipped == {"invalid options": 1}  # the answer's text repeated: kept in the test split, marked
+    assert (report.written, report.answer_text_repeated) == (19, 1)
     with pytest.raises(ConversionError, match=r"gpqa_main\.csv row 2: options: option . is empty"):
         convert(tmp_path / "strict", source, "--strict")
 

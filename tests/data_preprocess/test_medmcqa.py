@@ -14,6 +14,7 @@ from alphamed.data_preprocess import medmcqa
 from alphamed.data_preprocess.converter import ConversionError, RawFormatError, SplitReport
 from alphamed.data_preprocess.parquet_io import read_records_parquet
 from alphamed.data_preprocess.schema import McqItem, from_verl_record
+from alphamed.reward_score import compute_score
 from tests.conftest import REPO_ROOT, norm, raw_rows, run_repo_script
 
 FIXTURE = REPO_ROOT / "examples" / "data" / "medmcqa"
@@ -39,10 +40,18 @@ def test_real_release_and_hub_layouts_give_identical_files(tmp_path: Path, share
     hub_report, items = convert(tmp_path / "hub", hub_file)
     release_report, _ = convert(tmp_path / "release", release_file)
     assert hub_report.path.read_bytes() == release_report.path.read_bytes()
-    assert (hub_report.read, hub_report.written) == (4183, 4179)
-    assert hub_report.skipped == {"ambiguous duplicate options": 4}
+    # the published denominator: the 4 items whose answer text is another option's too are kept, marked
+    assert (hub_report.read, hub_report.written, hub_report.skipped) == (4183, 4183, {})
+    marked = [item for item in items if item.meta.get("answer_text_repeated")]
+    assert hub_report.answer_text_repeated == len(marked) == 4
+    assert all(item.options.count(item.answer_text) >= 2 for item in marked)
     check_against_raw(items, raw_rows(hub_file), cop_base=0)
     check_against_raw(items, raw_rows(release_file), cop_base=1)
+    # the same file as training data: those 4 are skipped (a reward could not read the answer's text)
+    train = medmcqa.convert(
+        ["--local_dataset_path", str(hub_file), "--split", "train", "--local_save_dir", str(tmp_path / "t")]
+    )[0]
+    assert (train.written, train.skipped) == (4179, {"answer text repeats another option": 4})
 
 
 def test_real_agrees_with_huatuo_copy(tmp_path: Path, shared_data: Path) -> None:
@@ -59,13 +68,29 @@ def test_fixture_layouts(tmp_path: Path) -> None:
     release_report, items = convert(tmp_path / "r", FIXTURE)
     hub_report, _ = convert(tmp_path / "h", FIXTURE / "hub_layout" / "validation.jsonl")
     assert release_report.path.read_bytes() == hub_report.path.read_bytes()
-    assert (release_report.read, release_report.written, release_report.skipped["ambiguous duplicate options"]) == (
-        30,
-        29,
-        1,
-    )
+    assert (release_report.read, release_report.written, release_report.answer_text_repeated) == (30, 30, 1)
     check_against_raw(items, raw_rows(FIXTURE / "dev.json"), cop_base=1)
     assert items[0].meta == {"subject_name": "Physiology"}
+
+
+def test_an_answer_text_repeated_by_another_option_is_scored_by_letter_only(tmp_path: Path) -> None:
+    report, items = convert(tmp_path, FIXTURE / "dev.json")
+    (item,) = [i for i in items if i.meta.get("answer_text_repeated")]
+    record = next(r for r in read_records_parquet(report.path) if r["extra_info"]["id"] == item.id)
+    twin = next(
+        letter
+        for letter, text in zip("ABCD", item.options, strict=True)
+        if text == item.answer_text and letter != item.answer
+    )
+    extra = record["extra_info"]  # options as parquet delivers them, as veRL passes them to the reward
+
+    def score(response: str) -> dict[str, float]:
+        return compute_score(item.source, response, record["reward_model"]["ground_truth"], extra)
+
+    assert score(f"\\boxed{{{item.answer}}}")["score"] == 1.0
+    assert score(f"\\boxed{{{twin}}}")["score"] == 0.0
+    # the text names two options, so it names none: never read as the answer
+    assert score(f"\\boxed{{{item.answer_text}}}") == {"score": 0.0, "acc": 0.0, "format_ok": 1.0, "pred_valid": 0.0}
 
 
 def write_rows(path: Path, cops: list[int]) -> Path:
@@ -104,5 +129,5 @@ def test_runs_as_a_script(tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
-    assert "[medmcqa] validation: read 30, written 29" in result.stdout
-    assert "skipped 1 (ambiguous duplicate options: 1)" in result.stdout and "row 30" in result.stderr
+    assert "[medmcqa] validation: read 30, written 30" in result.stdout
+    assert "answer text repeated 1 (kept, scored by letter), left out 0, skipped 0" in result.stdout

@@ -43,7 +43,7 @@ def assert_items_match_raw(items, raw: list[dict]) -> None:
 def test_real_file_every_row_is_accounted_for(tmp_path, shared_data):
     source = shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl"
     raw = raw_rows(source)
-    report, items = convert(tmp_path, source)
+    report, items = convert(tmp_path, source, "--dedup")
     assert report.read == len(raw) == 1535
     assert report.written + report.duplicates + sum(report.skipped.values()) == 1535
     assert_items_match_raw(items, raw)
@@ -60,10 +60,10 @@ def test_real_file_no_valid_row_is_skipped(tmp_path, shared_data):
     assert not report.skipped
 
 
-def test_keep_duplicates_gives_the_published_denominator(tmp_path, shared_data):
+def test_default_gives_the_published_denominator(tmp_path, shared_data):
     source = shared_data / "mmlu_pro" / "mmlu_pro_test_health_biology.jsonl"
-    report, items = convert(tmp_path, source, "--keep_duplicates")
-    assert (report.read, report.written, report.duplicates) == (1535, 1535, 0)
+    report, items = convert(tmp_path, source)
+    assert (report.read, report.written, report.duplicates, report.dedup) == (1535, 1535, 95, False)
     assert len({item.id for item in items}) == 1535
     assert_items_match_raw(items, raw_rows(source))
 

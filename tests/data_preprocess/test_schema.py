@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE, build_prompt
-from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record, to_verl_record
+from alphamed.data_preprocess.schema import (
+    ItemProblem,
+    McqItem,
+    McqItemError,
+    from_verl_record,
+    mark_answer_text_repeated,
+    to_verl_record,
+)
 
 
 def item(**changes) -> McqItem:
@@ -47,6 +54,32 @@ def test_invalid_items_name_the_field(changes: dict, field: str | None) -> None:
 
 def test_duplicate_wrong_options_are_not_ambiguous() -> None:
     assert item(options=["x", "x", "Vitamin C"], answer="C").answer_text == "Vitamin C"
+
+
+def test_errors_carry_a_typed_kind() -> None:
+    kinds = {}
+    for changes in ({"question": " "}, {"answer": "E"}, {"options": ["A", "", "C"]}):
+        with pytest.raises(McqItemError) as err:
+            item(**changes)
+        kinds[err.value.field] = (err.value.kind, err.value.category)
+    assert kinds == {
+        "question": (ItemProblem.EMPTY_QUESTION, "empty question"),
+        "answer": (ItemProblem.ANSWER_NOT_AMONG_OPTIONS, "answer not among options"),
+        "options": (ItemProblem.INVALID_FIELD, "invalid options"),
+    }
+
+
+def test_a_repeated_answer_text_is_valid_only_when_marked() -> None:
+    repeated = {"options": ["Vitamin A", "Vitamin C", "Vitamin D", "vitamin C."], "answer": "B"}
+    with pytest.raises(McqItemError) as err:
+        item(options=["Vitamin A", "Vitamin C", "Vitamin D", "Vitamin  C."], answer="B")
+    assert err.value.kind is ItemProblem.ANSWER_TEXT_REPEATED and err.value.item is not None
+    marked = mark_answer_text_repeated(err.value.item)
+    assert marked.meta == {"step": "step1", "answer_text_repeated": True} and marked.answer_text == "Vitamin C"
+    assert from_verl_record(to_verl_record(marked, "alphamed", 0)) == marked  # reads back from parquet rows
+    with pytest.raises(McqItemError, match="answer_text_repeated is set but"):
+        item(meta={"answer_text_repeated": True})  # a stale mark is an error, not a silent letter-only item
+    assert item(**repeated).meta == {"step": "step1"}  # differs in case only: not repeated, no mark needed
 
 
 def test_record_round_trip_and_layout() -> None:

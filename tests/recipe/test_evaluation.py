@@ -68,7 +68,7 @@ def test_missing_benchmark_names_the_file_and_the_converter(tmp_path, tiny_model
     assert eval_main(_argv(tiny_model_dir, data_dir, out, "--benchmarks", "medqa,medmcqa")) == 1
     err = capsys.readouterr().err
     assert str(benchmark_path(data_dir, "medmcqa")) in err
-    assert "python data_preprocess/medmcqa.py --split validation" in err
+    assert "alphamed prepare medmcqa --split validation" in err
     assert not (out / "results.json").exists()
 
     assert eval_main(_argv(tiny_model_dir, data_dir, out, "--benchmarks", "medqa,medmcqa", "--skip_missing")) == 0
