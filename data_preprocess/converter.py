@@ -46,7 +46,13 @@ from tqdm import tqdm
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
 from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser, sample_in_order
 from alphamed.data_preprocess.layouts import evaluation_split_named, foreign_layout
-from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
+from alphamed.data_preprocess.parquet_io import (
+    OutputError,
+    check_output_writable,
+    output_lock,
+    write_json_atomic,
+    write_records_parquet,
+)
 from alphamed.data_preprocess.prompts import PROMPT_STYLES
 from alphamed.data_preprocess.schema import (
     ANSWER_TEXT_REPEATED,
@@ -192,10 +198,37 @@ def _json_error(path: Path, err: json.JSONDecodeError, line: int | None = None) 
     return RawFormatError(where, None, f"invalid JSON ({err.msg} at column {err.colno})")
 
 
-def read_json_document(path: Path) -> Any:
+def read_text(path: Path) -> str:
+    """A release file's text, checked: not UTF-8, empty or unreadable is a :class:`RawFormatError` naming it.
+
+    Invalid bytes name their line and byte offset (a file re-saved in Latin-1 or cp1252 is the usual cause), so
+    the fix is one ``iconv`` away; an empty file says so instead of failing later in a way that points elsewhere.
+    A UTF-8 byte-order mark (Excel's CSV export) is dropped.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise RawFormatError(str(path), None, f"cannot be read ({err.strerror or err})") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        offset = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, offset) + 1
+        raise RawFormatError(
+            f"{path} line {line}",
+            None,
+            f"not UTF-8 text: byte 0x{data[offset]:02x} at byte offset {offset}; convert the file to UTF-8",
+        ) from err
+    if not text or text.isspace():  # not strip(): that copies a file of hundreds of MB
+        raise RawFormatError(str(path), None, "the file is empty")
+    return text
+
+
+def read_json_document(path: Path, text: str | None = None) -> Any:
     """A whole JSON file (nested releases: HEAD-QA, PubMedQA); a syntax error names file, line and column."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(read_text(path) if text is None else text)
     except json.JSONDecodeError as err:
         raise _json_error(Path(path), err) from err
 
@@ -203,12 +236,15 @@ def read_json_document(path: Path) -> Any:
 def read_json_rows(path: Path) -> list[RawRow]:
     """Rows of a JSON Lines file, or of a JSON file holding a list of objects (MedMCQA's ``.json`` is JSONL).
 
-    Rows are numbered from 1 (= the line of a JSONL file, blank lines not counted).
+    Rows are numbered from 1 (= the line of a JSONL file, blank lines not counted). A file without rows is a
+    :class:`RawFormatError`: no release file is empty, and later checks would blame something else.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if text.lstrip().startswith("["):
-        document = read_json_document(path)
+        document = read_json_document(path, text)
+        if not document:
+            raise RawFormatError(str(path), None, "holds an empty list: no rows")
         rows = [RawRow(f"{path} row {i}", obj) for i, obj in enumerate(document, start=1)]
     else:
         rows = []
@@ -517,7 +553,7 @@ def run_conversion(
         raise ConversionError(
             f"{local} is a single file, read as the one split --split names; got {len(splits)} splits"
         )
-    save_dir = Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}").expanduser()
+    save_dir = check_output_writable(Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}"))
     local_file = Path(local).expanduser() if local and Path(local).expanduser().is_file() else None
     reports = []
     for split in dict.fromkeys(splits):
@@ -525,7 +561,7 @@ def run_conversion(
         report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
         if local_file is not None:
             warn_evaluation_file_as_training(local_file, split, name)
-        with _no_cyclic_gc():
+        with output_lock(report.path), _no_cyclic_gc():
             try:
                 rows = load_split(split)
             except SplitUnavailable as err:
@@ -538,10 +574,12 @@ def run_conversion(
             kept = sample_items(items, args.max_samples, args.seed)
             report.sampled_out = len(items) - len(kept)
             if not kept:
-                raise ConversionError(f"[{name}] {split}: no valid rows to write ({report.summary()})")
+                raise ConversionError(
+                    f"[{name}] {split}: no valid rows to write from {local or 'the HF hub'} ({report.summary()})"
+                )
             records = [to_verl_record(item, args.prompt_style, index) for index, item in enumerate(kept)]
             write_records_parquet(records, report.path)
-        write_json_atomic(records[0], save_dir / f"{split}_example.json")
+            write_json_atomic(records[0], save_dir / f"{split}_example.json")
         report.written = len(records)
         report.seconds = time.perf_counter() - start
         print(report.summary(), flush=True)
@@ -574,7 +612,7 @@ def run_main(convert: Callable[[list[str] | None], list[SplitReport]], argv: lis
     local_file = _local_file(sys.argv[1:] if argv is None else argv)
     try:
         convert(argv)
-    except (RawFormatError, ConversionError, FileNotFoundError) as err:
+    except (RawFormatError, ConversionError, FileNotFoundError, OutputError) as err:
         foreign = None if local_file is None else foreign_layout(local_file, converter)
         print(f"error: {foreign or err}", file=sys.stderr)
         return 1
