@@ -7,10 +7,13 @@
 #   val:   the six benchmarks, so veRL logs validation accuracy per data_source during training
 # Check on any CPU machine first:   alphamed check examples/run_alphamed_8b.sh
 # Run:                              bash examples/run_alphamed_8b.sh [hydra overrides...]
+#   It refuses to start (one line, exit 1) where fewer than N_GPUS_PER_NODE accelerators are visible; FORCE_LAUNCH=1
+#   skips that. Ctrl-C, a kill or a crash stops every process the launch started, Ray's included.
 # Scale by environment variables (recipe/README.md): NNODES, N_GPUS_PER_NODE, ROLLOUT_TP, TRAIN_BATCH_SIZE,
-# ACTOR_OFFLOAD, ...; submit to a Ray cluster with LAUNCHER="ray job submit --address=... -- python3 -m verl.trainer.main_ppo".
+# ACTOR_OFFLOAD, ...; submit to a Ray cluster with LAUNCHER="ray job submit --address=... -- python3 -m verl.trainer.main_ppo"
+# (from a machine without GPUs, add FORCE_LAUNCH=1).
 # run_alphamed_{3b,7b,70b}.sh are this recipe with other size defaults.
-set -xeuo pipefail
+set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
 LAUNCHER=${LAUNCHER:-${PYTHON} -m verl.trainer.main_ppo}
@@ -111,7 +114,9 @@ reward=(
     reward.custom_reward_function.name=compute_score
 )
 
-
+# Traced from here on, so the exact command is in the log; run in the background so that an interrupt reaches
+# the guard, which then stops everything this launch started (_launch_guard.sh).
+set -x
 ${LAUNCHER} \
     "${algorithm[@]}" \
     "${data[@]}" \
@@ -121,4 +126,5 @@ ${LAUNCHER} \
     "${rollout[@]}" \
     "${reward[@]}" \
     "${trainer[@]}" \
-    "$@"
+    "$@" &
+alphamed_wait_launch $!

@@ -90,7 +90,7 @@ def converter_hint(path: Path, prompt_style: str) -> str:
     folder = path.parent.name
     if folder in CONVERTERS.values():
         style = "" if prompt_style == "alphamed" else f" --prompt_style {prompt_style}"
-        return f"python data_preprocess/{folder}.py --split {split} --local_save_dir {path.parent}{style}"
+        return f"alphamed prepare {folder} --split {split} --local_save_dir {path.parent}{style}"
     return "alphamed mix ... (recipe/README.md, 'Annotate -> mix -> train'), or point TRAIN_FILES/VAL_FILES at it"
 
 
@@ -368,6 +368,64 @@ def check_token_budgets(cfg: Any) -> list[str]:
     return []
 
 
+def uses_alphamed_manager(cfg: Any) -> bool:
+    """Whether the run's reward manager is ours: by name through the plugin (``reward.reward_manager.name=alphamed``)
+    or by class through ``reward.reward_manager.source=importlib``."""
+    from verl.trainer.ppo.reward import resolve_reward_manager_cls
+
+    from alphamed.reward_score.verl_manager import AlphaMedRewardManager
+    from alphamed.reward_score.verl_plugin import MANAGER_NAME
+
+    manager = cfg.reward.reward_manager
+    if manager.source == "register":
+        return manager.name == MANAGER_NAME
+    try:
+        return issubclass(resolve_reward_manager_cls(cfg), AlphaMedRewardManager)
+    except (ValueError, AssertionError, AttributeError, ImportError, OSError, TypeError):
+        return False  # check_reward_manager names the fault
+
+
+def check_alphamed_manager(cfg: Any) -> None:
+    """The ``alphamed`` manager needs the plugin on in every veRL process of the run, valid ``reward.reward_kwargs``,
+    and a custom function (if any) that is not ours: the custom function is what scores the rows that are not ours."""
+    from importlib.metadata import entry_points
+
+    from verl.utils.import_utils import load_extern_object
+
+    from alphamed.reward_score import verl_manager, verl_plugin
+
+    if not uses_alphamed_manager(cfg):
+        return
+    key, env = "reward.reward_manager.name", verl_plugin.PLUGINS_ENV
+    policy = os.environ.get(env)
+    by_name = cfg.reward.reward_manager.source == "register"
+    if by_name and not verl_plugin.plugin_enabled(policy):
+        _fail(
+            key,
+            f"{verl_plugin.MANAGER_NAME!r} is registered by the alphamed veRL plugin, which {env}={policy!r} "
+            f"turns off in every veRL process; unset {env} or list {verl_plugin.MANAGER_NAME} in it",
+        )
+    if by_name and verl_plugin.MANAGER_NAME not in entry_points(group="verl.plugins").names:
+        _fail(
+            key,
+            "the alphamed 'verl.plugins' entry point is not installed (metadata from before the plugin?); "
+            "reinstall: pip install -e .",
+        )
+    try:
+        verl_manager.reward_constants(cfg.reward.get("reward_kwargs"))
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from exc
+    spec = cfg.reward.get("custom_reward_function") or {}
+    if spec.get("path"):
+        with contextlib.suppress(ImportError, OSError, AttributeError):  # check_reward_function reports those
+            if load_extern_object(spec["path"], spec.get("name")) in verl_manager.REWARD_OF_STYLE.values():
+                _fail(
+                    "reward.custom_reward_function.path",
+                    "with the alphamed manager the custom function scores only the rows that are not ours "
+                    "(gsm8k, MATH, ...); set it to null for veRL's default scorer",
+                )
+
+
 def check_reward_manager(cfg: Any) -> None:
     """The reward manager must resolve as veRL's reward loop resolves it, or every reward worker dies at start."""
     from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER  # filled by the package import
@@ -396,6 +454,8 @@ def check_reward_function(cfg: Any) -> None:
 
     spec = cfg.reward.get("custom_reward_function") or {}
     path, name = spec.get("path"), spec.get("name")
+    if not path and uses_alphamed_manager(cfg):
+        return  # the manager scores our rows itself; veRL's default scorer takes the rest
     if not path:
         _fail(
             "reward.custom_reward_function.path",
@@ -459,6 +519,7 @@ CHECKS: list[Check] = [
     Check("rollout placement", check_rollout_placement),
     Check("token budgets", check_token_budgets),
     Check("batch arithmetic", check_batch_arithmetic),
+    Check("alphamed reward manager", check_alphamed_manager),
     Check("reward manager", check_reward_manager),
     Check("reward function", check_reward_function),
     Check("critic sequence parallelism", check_critic_sequence_parallel, advisory=True),
@@ -499,16 +560,27 @@ def _file_list(paths: list[Path]) -> str:
     return f"{root}/{{{', '.join(str(p.relative_to(root)) for p in paths)}}}"
 
 
+def reward_summary(cfg: Any) -> str:
+    """The custom function with its kwargs, or the alphamed manager with its constants and its scorer for the rest."""
+    reward = cfg.reward.custom_reward_function
+    kwargs = dict(reward.get("reward_kwargs") or {})
+    function = f"{reward.path}:{reward.name}" + (f" {kwargs}" if kwargs else "")
+    if not uses_alphamed_manager(cfg):
+        return function
+    constants = dict(cfg.reward.get("reward_kwargs") or {})
+    others = function if reward.path else "veRL's default scorer"
+    return f"manager alphamed{f' {constants}' if constants else ''} (ours by prompt style; other rows: {others})"
+
+
 def summary(report: CheckReport) -> str:
     """The one screen a researcher reads before submitting."""
     cfg = report.config
     arr, data, trainer = cfg.actor_rollout_ref, cfg.data, cfg.trainer
-    actor, rollout, reward = arr.actor, arr.rollout, cfg.reward.custom_reward_function
+    actor, rollout = arr.actor, arr.rollout
     kl = f"KL loss {actor.kl_loss_type} coef {actor.kl_loss_coef}" if actor.use_kl_loss else "no KL loss"
     if cfg.algorithm.use_kl_in_reward:
         kl += f", KL in reward coef {cfg.algorithm.kl_ctrl.kl_coef}"
     critic = cfg.critic.optim.lr if cfg.algorithm.adv_estimator == "gae" or cfg.critic.enable else None
-    kwargs = dict(reward.get("reward_kwargs") or {})
     train, val = as_path_list(data.train_files), as_path_list(data.val_files)
     parallel = "; ".join(f"{p.role.rsplit('.', 1)[-1]} {p.describe()}" for p in training_roles(cfg))
     lines = [
@@ -523,7 +595,7 @@ def summary(report: CheckReport) -> str:
         f"  lengths    prompt {data.max_prompt_length}, response {data.max_response_length}"
         + (f"; dynamic batches of {actor.ppo_max_token_len_per_gpu} tokens/GPU" if actor.use_dynamic_bsz else ""),
         f"  lr         actor {actor.optim.lr}" + (f", critic {critic}" if critic is not None else ""),
-        f"  reward     {reward.path}:{reward.name}" + (f" {kwargs}" if kwargs else ""),
+        f"  reward     {reward_summary(cfg)}",
         f"  train      {_file_list(train)}",
         f"  val        {_file_list(val)}",
         f"  steps      {trainer.total_epochs} epoch(s), total_training_steps {trainer.total_training_steps}, "

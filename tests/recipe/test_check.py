@@ -34,7 +34,8 @@ def mutated(tmp_path: Path, old: str, new: str, recipe: Path = RECIPE) -> Path:
     assert text.count(old) == 1, f"{old!r} is not exactly once in {recipe}"
     script = tmp_path / "mutated.sh"
     script.write_text(text.replace(old, new))
-    shutil.copy(recipe.parent / "_recipe_common.sh", tmp_path)  # what the recipes source, beside the copy
+    for helper in recipe.parent.glob("_*.sh"):  # what the recipes source, beside the copy
+        shutil.copy(helper, tmp_path)
     return script
 
 
@@ -141,9 +142,9 @@ def check_fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
         ("rollout.name=vllm", "rollout.name=vlm", ["actor_rollout_ref.rollout.name: 'vlm' in mode 'async' is not"]),
         # a script that dies before launching, and one that never launches through ${LAUNCHER}
         (
-            "set -xeuo pipefail",
-            "set -xeuo pipefail\nexit 3",
-            ["exited with status 3 before reaching ${LAUNCHER}; last output: + exit 3"],
+            "set -euo pipefail",
+            "set -euo pipefail\nexit 3",
+            ["exited with status 3 before reaching ${LAUNCHER}"],
         ),
         (
             "${LAUNCHER} \\\n",
@@ -256,7 +257,7 @@ def test_require_data_fails_outside_check_and_warns_inside(
 
 def test_hints_name_the_converter_or_the_mix() -> None:
     assert converter_hint(Path("/d/mmlu_pro/test.parquet"), "med_rlvr") == (
-        "python data_preprocess/mmlu_pro.py --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
+        "alphamed prepare mmlu_pro --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
     )
     assert converter_hint(Path("/d/mix/train.parquet"), "alphamed").startswith("alphamed mix")
 
@@ -267,12 +268,10 @@ def test_annotated_file_hint_names_the_split_and_the_annotator(tmp_path: Path, c
     annotate = f"alphamed annotate --input {plain} --output {annotated} --model REFERENCE_MODEL"
     # the converter output is missing too: convert first (split "train", not "train.annotated"), then annotate
     hint = converter_hint(annotated, "alphamed")
-    assert hint.startswith(f"python data_preprocess/medqa.py --split train --local_save_dir {plain.parent}, then ")
+    assert hint.startswith(f"alphamed prepare medqa --split train --local_save_dir {plain.parent}, then ")
     assert annotate in hint and "train.annotated " not in hint.split(", then")[0]
     assert main(["--require-data", "alphamed", str(annotated)]) == 1
-    assert f"ERROR: missing data file {annotated}; make it with: python data_preprocess/medqa.py" in (
-        capsys.readouterr().err
-    )
+    assert f"ERROR: missing data file {annotated}; make it with: alphamed prepare medqa" in (capsys.readouterr().err)
     plain.parent.mkdir()
     plain.write_bytes(b"")
     assert converter_hint(annotated, "alphamed").startswith(annotate)
@@ -296,7 +295,7 @@ def test_a_script_that_never_reaches_the_launcher_is_stopped_with_its_children(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     pidfile = tmp_path / "child.pid"
-    script = mutated(tmp_path, "set -xeuo pipefail", f"set -xeuo pipefail\nsleep 300 &\necho $! > {pidfile}\nsleep 300")
+    script = mutated(tmp_path, "set -euo pipefail", f"set -euo pipefail\nsleep 300 &\necho $! > {pidfile}\nsleep 300")
     err = check_fails(capsys, str(script), "--timeout", "3")
     assert "the script did not reach ${LAUNCHER} within 3 s and was stopped with every process it started" in err
     assert err.count("\n") == 1
@@ -312,7 +311,7 @@ def test_a_background_child_left_at_the_launch_is_ended(tmp_path: Path, capsys: 
 
 
 def test_output_that_is_not_utf8_is_shown_replaced(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    script = mutated(tmp_path, "set -xeuo pipefail", "set -euo pipefail\nprintf 'bad \\xff\\xfe bytes\\n' >&2\nexit 4")
+    script = mutated(tmp_path, "set -euo pipefail", "set -euo pipefail\nprintf 'bad \\xff\\xfe bytes\\n' >&2\nexit 4")
     err = check_fails(capsys, str(script))
     assert "exited with status 4 before reaching ${LAUNCHER}; last output: bad \ufffd\ufffd bytes" in err
 

