@@ -26,6 +26,8 @@ ROLLOUT_TP=${ROLLOUT_TP:-2}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.6}
 ACTOR_OFFLOAD=${ACTOR_OFFLOAD:-False}
 REF_OFFLOAD=${REF_OFFLOAD:-True}
+# training engine: fsdp, or megatron for TP x PP sharding (recipe/README.md, "Switching to Megatron for 70B")
+ENGINE=${ENGINE:-fsdp}
 
 # ---- data
 DATA_ROOT=${DATA_ROOT:-${HOME}/data/alphamed}
@@ -80,11 +82,24 @@ actor=(
     actor_rollout_ref.actor.kl_loss_coef="${KL_LOSS_COEF}"
     actor_rollout_ref.actor.kl_loss_type=low_var_kl
     actor_rollout_ref.actor.entropy_coeff="${ENTROPY_COEFF}"
-    actor_rollout_ref.actor.fsdp_config.param_offload="${ACTOR_OFFLOAD}"
-    actor_rollout_ref.actor.fsdp_config.optimizer_offload="${ACTOR_OFFLOAD}"
-    actor_rollout_ref.ref.fsdp_config.param_offload="${REF_OFFLOAD}"
     actor_rollout_ref.ref.log_prob_max_token_len_per_gpu="${MAX_TOKENS_PER_GPU}"
 )
+
+# The offload switches live in the engine's own section; Megatron's parallel sizes go on the command line.
+case "${ENGINE}" in
+    fsdp) engine=(
+        actor_rollout_ref.actor.fsdp_config.param_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.actor.fsdp_config.optimizer_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.ref.fsdp_config.param_offload="${REF_OFFLOAD}"
+    ) ;;
+    megatron) engine=(
+        model_engine=megatron
+        actor_rollout_ref.actor.megatron.param_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.actor.megatron.optimizer_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.ref.megatron.param_offload="${REF_OFFLOAD}"
+    ) ;;
+    *) echo "ENGINE must be fsdp or megatron, not '${ENGINE}'" >&2; exit 2 ;;
+esac
 
 rollout=(
     actor_rollout_ref.rollout.name=vllm
@@ -107,6 +122,7 @@ ${LAUNCHER} \
     "${data[@]}" \
     "${model[@]}" \
     "${actor[@]}" \
+    "${engine[@]}" \
     "${rollout[@]}" \
     "${reward[@]}" \
     "${trainer[@]}" \

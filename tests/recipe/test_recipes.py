@@ -154,3 +154,53 @@ def test_present_data_reaches_the_launcher_with_every_override(tmp_path: Path) -
     assert launched.startswith("LAUNCHED algorithm.adv_estimator=grpo")
     assert "reward.custom_reward_function.path=pkg://alphamed.reward_score" in launched
     assert launched.endswith("trainer.total_epochs=1"), "command-line overrides must come last, so they win"
+
+
+def _megatron_note() -> tuple[dict[str, str], str, list[str]]:
+    """recipe/README.md's Megatron command: its environment, the script it runs and its overrides."""
+    import re
+    import shlex
+
+    readme = (REPO_ROOT / "recipe" / "README.md").read_text()
+    section = readme.split("### Switching to Megatron for 70B", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert block, "the Megatron note has no bash block"
+    words = shlex.split(block.group(1).replace("\\\n", " "))
+    env = dict(w.split("=", 1) for w in words[: words.index("bash")])
+    return env, words[words.index("bash") + 1], words[words.index("bash") + 2 :]
+
+
+def test_readme_megatron_note_passes_the_checker(
+    empty_data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    env, script, overrides = _megatron_note()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([str(REPO_ROOT / script), "--", *overrides]) == 0
+    out = capsys.readouterr().out
+    assert "actor megatron (TP 8, PP 2, CP 1, EP 1) -> DP 2; ref megatron (TP 8, PP 2, CP 1, EP 1) -> DP 2" in out
+    # the same note with a tensor-parallel size that does not tile the 32 GPUs names the key
+    assert (
+        main(
+            [str(REPO_ROOT / script), "--", *overrides, "actor_rollout_ref.actor.megatron.tensor_model_parallel_size=3"]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert (
+        "actor_rollout_ref.actor.megatron.tensor_model_parallel_size: TP 3 x PP 2 x CP 1 = 6 GPUs does not divide"
+        in err
+    )
+
+
+def test_unknown_engine_stops_the_script(empty_data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGINE", "megatorn")
+    monkeypatch.setenv("ALPHAMED_CHECK", "1")  # missing data only warns, so the script gets as far as the engine
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / "run_alphamed_8b.sh")],
+        env=_script_env(empty_data_root, launcher="echo LAUNCHED"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "LAUNCHED" not in result.stdout
+    assert "ENGINE must be fsdp or megatron, not 'megatorn'" in result.stderr
