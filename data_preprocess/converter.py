@@ -31,8 +31,8 @@ import argparse
 import contextlib
 import gc
 import hashlib
+import inspect
 import json
-import random
 import sys
 import time
 from collections import Counter
@@ -44,7 +44,15 @@ from typing import Any
 from tqdm import tqdm
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
-from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser, sample_in_order
+from alphamed.data_preprocess.layouts import evaluation_split_named, foreign_layout
+from alphamed.data_preprocess.parquet_io import (
+    OutputError,
+    check_output_writable,
+    output_lock,
+    write_json_atomic,
+    write_records_parquet,
+)
 from alphamed.data_preprocess.prompts import PROMPT_STYLES
 from alphamed.data_preprocess.schema import (
     ANSWER_TEXT_REPEATED,
@@ -143,11 +151,7 @@ def converter_parser(
     name: str, description: str | None, splits: Sequence[str], default_splits: Sequence[str] | None = None
 ) -> argparse.ArgumentParser:
     """The flags every converter takes (veRL ``examples/data_preprocess`` names); add dataset flags to it."""
-    parser = argparse.ArgumentParser(
-        prog=f"alphamed prepare {name}",
-        description=description,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = make_parser(f"alphamed prepare {name}", description)
     parser.add_argument(
         "--local_dataset_path",
         default=None,
@@ -167,7 +171,7 @@ def converter_parser(
     )
     parser.set_defaults(default_splits=defaults)
     parser.add_argument("--prompt_style", choices=PROMPT_STYLES, default="alphamed", help="prompt template")
-    parser.add_argument("--max_samples", type=_positive_int, default=None, help="keep a seeded sample of N per split")
+    add_max_samples_arg(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed of --max_samples (and of any shuffle)")
     parser.add_argument("--strict", action="store_true", help="an invalid row is an error instead of a counted skip")
     duplicates = parser.add_mutually_exclusive_group()
@@ -186,13 +190,6 @@ def converter_parser(
     return parser
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 # ---------------------------------------------------------------- reading raw files
 
 
@@ -201,10 +198,37 @@ def _json_error(path: Path, err: json.JSONDecodeError, line: int | None = None) 
     return RawFormatError(where, None, f"invalid JSON ({err.msg} at column {err.colno})")
 
 
-def read_json_document(path: Path) -> Any:
+def read_text(path: Path) -> str:
+    """A release file's text, checked: not UTF-8, empty or unreadable is a :class:`RawFormatError` naming it.
+
+    Invalid bytes name their line and byte offset (a file re-saved in Latin-1 or cp1252 is the usual cause), so
+    the fix is one ``iconv`` away; an empty file says so instead of failing later in a way that points elsewhere.
+    A UTF-8 byte-order mark (Excel's CSV export) is dropped.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise RawFormatError(str(path), None, f"cannot be read ({err.strerror or err})") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        offset = err.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, offset) + 1
+        raise RawFormatError(
+            f"{path} line {line}",
+            None,
+            f"not UTF-8 text: byte 0x{data[offset]:02x} at byte offset {offset}; convert the file to UTF-8",
+        ) from err
+    if not text or text.isspace():  # not strip(): that copies a file of hundreds of MB
+        raise RawFormatError(str(path), None, "the file is empty")
+    return text
+
+
+def read_json_document(path: Path, text: str | None = None) -> Any:
     """A whole JSON file (nested releases: HEAD-QA, PubMedQA); a syntax error names file, line and column."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
+        return json.loads(read_text(path) if text is None else text)
     except json.JSONDecodeError as err:
         raise _json_error(Path(path), err) from err
 
@@ -212,12 +236,15 @@ def read_json_document(path: Path) -> Any:
 def read_json_rows(path: Path) -> list[RawRow]:
     """Rows of a JSON Lines file, or of a JSON file holding a list of objects (MedMCQA's ``.json`` is JSONL).
 
-    Rows are numbered from 1 (= the line of a JSONL file, blank lines not counted).
+    Rows are numbered from 1 (= the line of a JSONL file, blank lines not counted). A file without rows is a
+    :class:`RawFormatError`: no release file is empty, and later checks would blame something else.
     """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if text.lstrip().startswith("["):
-        document = read_json_document(path)
+        document = read_json_document(path, text)
+        if not document:
+            raise RawFormatError(str(path), None, "holds an empty list: no rows")
         rows = [RawRow(f"{path} row {i}", obj) for i, obj in enumerate(document, start=1)]
     else:
         rows = []
@@ -471,12 +498,8 @@ def _question_key(item: McqItem) -> tuple[str, tuple[str, ...]]:
     return item.question.strip(), tuple(text.strip() for text in item.options)
 
 
-def sample_items(items: list[McqItem], max_samples: int | None, seed: int) -> list[McqItem]:
-    """A seeded sample of ``max_samples`` items in their original order (all items when there are fewer)."""
-    if max_samples is None or len(items) <= max_samples:
-        return items
-    keep = sorted(random.Random(seed).sample(range(len(items)), max_samples))
-    return [items[i] for i in keep]
+#: ``--max_samples``: the one sampling rule every command shares (``cli_args``), under the name converters import.
+sample_items = sample_in_order
 
 
 @contextlib.contextmanager
@@ -499,6 +522,17 @@ def _no_cyclic_gc():
             gc.unfreeze()
 
 
+def warn_evaluation_file_as_training(path: Path, split: str, name: str) -> None:
+    """A file whose name says test/dev/validation, written as ``train``: its questions would leak into training."""
+    word = evaluation_split_named(path)
+    if split == "train" and word is not None:
+        print(
+            f"[{name}] WARNING: {path} is named as a {word!r} split but is written as train.parquet; training on a "
+            f"benchmark's questions contaminates its evaluation (convert it with --split {word} unless you mean this)",
+            file=sys.stderr,
+        )
+
+
 def run_conversion(
     args: argparse.Namespace,
     *,
@@ -519,12 +553,15 @@ def run_conversion(
         raise ConversionError(
             f"{local} is a single file, read as the one split --split names; got {len(splits)} splits"
         )
-    save_dir = Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}").expanduser()
+    save_dir = check_output_writable(Path(args.local_save_dir or f"{DEFAULT_DATA_ROOT}/{name}"))
+    local_file = Path(local).expanduser() if local and Path(local).expanduser().is_file() else None
     reports = []
     for split in dict.fromkeys(splits):
         start = time.perf_counter()
         report = SplitReport(name=name, split=split, path=save_dir / f"{split}.parquet")
-        with _no_cyclic_gc():
+        if local_file is not None:
+            warn_evaluation_file_as_training(local_file, split, name)
+        with output_lock(report.path), _no_cyclic_gc():
             try:
                 rows = load_split(split)
             except SplitUnavailable as err:
@@ -537,10 +574,12 @@ def run_conversion(
             kept = sample_items(items, args.max_samples, args.seed)
             report.sampled_out = len(items) - len(kept)
             if not kept:
-                raise ConversionError(f"[{name}] {split}: no valid rows to write ({report.summary()})")
+                raise ConversionError(
+                    f"[{name}] {split}: no valid rows to write from {local or 'the HF hub'} ({report.summary()})"
+                )
             records = [to_verl_record(item, args.prompt_style, index) for index, item in enumerate(kept)]
             write_records_parquet(records, report.path)
-        write_json_atomic(records[0], save_dir / f"{split}_example.json")
+            write_json_atomic(records[0], save_dir / f"{split}_example.json")
         report.written = len(records)
         report.seconds = time.perf_counter() - start
         print(report.summary(), flush=True)
@@ -548,11 +587,36 @@ def run_conversion(
     return reports
 
 
+def _local_file(argv: Sequence[str]) -> Path | None:
+    """The file ``--local_dataset_path`` names in ``argv`` (None for a folder, the hub, or no such flag)."""
+    flag = "--local_dataset_path"
+    for i, word in enumerate(argv):
+        if word == flag and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif word.startswith(flag + "="):
+            value = word[len(flag) + 1 :]
+        else:
+            continue
+        path = Path(value).expanduser()
+        return path if path.is_file() else None
+    return None
+
+
 def run_main(convert: Callable[[list[str] | None], list[SplitReport]], argv: list[str] | None) -> int:
-    """A converter's ``main``: run ``convert``; a data or input error is one clear line and exit code 1."""
+    """A converter's ``main``: run ``convert``; a data or input error is one clear line and exit code 1.
+
+    Handed another dataset's file, a converter fails on a field of its first row, or -- where the layouts agree
+    field for field -- converts it under the wrong name; either way the file's own converter is named.
+    """
+    converter = Path(inspect.getfile(convert)).stem  # also right when the module runs as a script (__main__)
+    local_file = _local_file(sys.argv[1:] if argv is None else argv)
     try:
         convert(argv)
-    except (RawFormatError, ConversionError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (RawFormatError, ConversionError, FileNotFoundError, OutputError) as err:
+        foreign = None if local_file is None else foreign_layout(local_file, converter)
+        print(f"error: {foreign or err}", file=sys.stderr)
         return 1
+    foreign = None if local_file is None else foreign_layout(local_file, converter)
+    if foreign:
+        print(f"[{converter}] WARNING: converted, but {foreign}", file=sys.stderr)
     return 0

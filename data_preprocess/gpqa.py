@@ -16,6 +16,7 @@ The GPQA authors ask that its questions not be shown in plain text online: keep 
 from __future__ import annotations
 
 import csv
+import io
 import random
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ from alphamed.data_preprocess.converter import (
     SplitReport,
     converter_parser,
     load_split_rows,
+    read_text,
     require,
     run_conversion,
     run_main,
@@ -45,17 +47,18 @@ REQUIRED_COLUMNS = ("Question", *ANSWER_COLUMNS, "Subdomain", "High-level domain
 
 def read_csv_rows(path: Path) -> list[RawRow]:
     """Rows of a GPQA CSV, numbered from 1 after the header (a quoted cell may span several lines)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        missing = [name for name in REQUIRED_COLUMNS if name not in header]
-        if missing:
-            raise RawFormatError(f"{path} header", missing[0], f"missing column(s) {missing}; found {header}")
-        rows = []
-        for i, record in enumerate(reader, start=1):
-            if None in record:
-                raise RawFormatError(f"{path} row {i}", None, f"has {len(record[None])} more cell(s) than the header")
-            rows.append(RawRow(f"{path} row {i}", record))
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
+    header = reader.fieldnames or []
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise RawFormatError(f"{path} header", missing[0], f"missing column(s) {missing}; found {header}")
+    rows = []
+    for i, record in enumerate(reader, start=1):
+        if None in record:
+            raise RawFormatError(f"{path} row {i}", None, f"has {len(record[None])} more cell(s) than the header")
+        rows.append(RawRow(f"{path} row {i}", record))
+    if not rows:
+        raise RawFormatError(str(path), None, "has a header but no rows")
     return rows
 
 

@@ -100,6 +100,8 @@ def convert(argv: list[str] | None = None) -> list[SplitReport]:
 
     def load_split(split: str) -> list[RawRow]:
         rows = load_split_rows(args.local_dataset_path, split, hub_id=HUB_ID, release_files=RELEASE_FILES)
+        if not rows:  # a saved dataset without rows (files without rows fail as they are read)
+            raise ConversionError(f"{args.local_dataset_path or HUB_ID} [{split}]: no rows, so nothing to convert")
         cop_bases[split] = detect_cop_base(rows, args.cop_base)
         return rows
 

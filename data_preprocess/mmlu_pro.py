@@ -17,6 +17,7 @@ from pathlib import Path
 
 from alphamed.data_preprocess.converter import (
     LeaveOut,
+    RawFormatError,
     RawRow,
     SkipRow,
     SplitReport,
@@ -59,9 +60,16 @@ def read_rows(path: Path) -> list[RawRow]:
     """JSON Lines / JSON as usual; a hub parquet shard row by row (numbered from 1 like the JSON rows)."""
     if path.suffix != ".parquet":
         return read_json_rows(path)
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    return [RawRow(f"{path} row {i}", row) for i, row in enumerate(pq.read_table(path).to_pylist(), start=1)]
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as err:
+        raise RawFormatError(str(path), None, f"not a readable parquet file ({err})") from err
+    if not table.num_rows:
+        raise RawFormatError(str(path), None, "holds no rows")
+    return [RawRow(f"{path} row {i}", row) for i, row in enumerate(table.to_pylist(), start=1)]
 
 
 def row_to_item(row: RawRow, split: str, categories: frozenset[str]) -> McqItem:

@@ -184,24 +184,66 @@ def to_verl_record(item: McqItem, prompt_style: str, index: int) -> dict[str, An
     }
 
 
-def _as_str_list(value: Any) -> list[str]:
+def _field(container: Mapping[str, Any], key: str, name: str) -> str:
+    """``container[key]`` as a string; a missing, null or non-string value is an error naming the field.
+
+    ``str()`` would turn a null into the text ``"None"``: an item with id "None", or an option scored as "None".
+    """
+    value = container.get(key)
+    if not isinstance(value, str):
+        found = "missing" if key not in container else "null" if value is None else type(value).__name__
+        raise McqItemError(name, f"expected a string, found {found}{'' if value is None else f' {value!r:.60}'}")
+    return value
+
+
+def _mapping(record: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = record.get(key)
+    if not isinstance(value, Mapping):
+        raise McqItemError(key, f"expected a mapping, found {'null' if value is None else type(value).__name__}")
+    return value
+
+
+def _options_field(extra: Mapping[str, Any]) -> list[str]:
     """Options arrive from parquet as list, tuple or numpy array; give back a plain ``list[str]``."""
+    value = extra.get("options")
     if isinstance(value, str) or not isinstance(value, Sequence) and not hasattr(value, "tolist"):
-        raise McqItemError("options", f"expected a list of option texts, got {type(value).__name__}")
-    return [str(text) for text in (value.tolist() if hasattr(value, "tolist") else value)]
+        found = "null" if value is None else type(value).__name__
+        raise McqItemError("extra_info.options", f"expected a list of option texts, found {found}")
+    texts = value.tolist() if hasattr(value, "tolist") else list(value)
+    for position, text in enumerate(texts):
+        if not isinstance(text, str):
+            found = "null" if text is None else f"{type(text).__name__} {text!r:.40}"
+            raise McqItemError(f"extra_info.options[{position}]", f"option {LETTERS[position]} is {found}")
+    return texts
+
+
+def _meta_field(extra: Mapping[str, Any]) -> dict[str, Any]:
+    raw = extra.get("meta")
+    if raw is None or raw == "":
+        return {}
+    try:
+        meta = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as err:
+        raise McqItemError("extra_info.meta", f"not valid JSON ({err})") from err
+    if not isinstance(meta, Mapping):
+        raise McqItemError("extra_info.meta", f"expected a JSON object, found {type(meta).__name__}")
+    return dict(meta)
 
 
 def from_verl_record(record: Mapping[str, Any]) -> McqItem:
-    """Rebuild the :class:`McqItem` from a veRL row (as read back from parquet by pandas or ``datasets``)."""
-    extra = record.get("extra_info") or {}
-    reward_model = record.get("reward_model") or {}
-    meta_raw = extra.get("meta") or "{}"
+    """Rebuild the :class:`McqItem` from a veRL row (as read back from parquet by pandas or ``datasets``).
+
+    A missing, null or mistyped field raises :class:`McqItemError` whose ``field`` is the record path
+    (``extra_info.id``, ``extra_info.options[2]``, ...); callers add the file and row.
+    """
+    extra = _mapping(record, "extra_info")
+    reward_model = _mapping(record, "reward_model")
     return McqItem(
-        id=str(extra.get("id", "")),
-        source=str(record.get("data_source", "")),
-        split=str(extra.get("split", "")),
-        question=str(extra.get("question", "")),
-        options=_as_str_list(extra.get("options", [])),
-        answer=str(reward_model.get("ground_truth", "")),
-        meta=json.loads(meta_raw) if isinstance(meta_raw, str) else dict(meta_raw),
+        id=_field(extra, "id", "extra_info.id"),
+        source=_field(record, "data_source", "data_source"),
+        split=_field(extra, "split", "extra_info.split"),
+        question=_field(extra, "question", "extra_info.question"),
+        options=_options_field(extra),
+        answer=_field(reward_model, "ground_truth", "reward_model.ground_truth"),
+        meta=_meta_field(extra),
     )

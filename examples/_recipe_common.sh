@@ -1,10 +1,15 @@
-# Sourced by run_alphamed_8b.sh and run_med_rlvr_3b.sh after their knobs are set: the data gate and the data /
-# trainer override groups both recipes share, written once so the recipes cannot drift apart.
+# Sourced by run_alphamed_8b.sh and run_med_rlvr_3b.sh after their knobs are set: the accelerator pre-flight and
+# launch guard (_launch_guard.sh), the data gate, and the data / trainer override groups both recipes share,
+# written once so the recipes cannot drift apart.
 # Reads: PYTHON RECIPE_PROMPT_STYLE TRAIN_FILES VAL_FILES TRAIN_BATCH_SIZE MAX_PROMPT_LEN MAX_RESPONSE_LEN
 #        NNODES N_GPUS_PER_NODE TOTAL_EPOCHS TEST_FREQ SAVE_FREQ PROJECT_NAME EXPERIMENT_NAME VAL_DUMP_DIR LOGGER
 # shellcheck shell=bash disable=SC2034  # the arrays are used by the recipe that sources this file
 
-# Stop here, not after Ray has reserved the GPUs, when a data file is missing.
+# shellcheck source=examples/_launch_guard.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_launch_guard.sh"
+# Stop here, before Ray starts, on a machine without the accelerators the recipe asks for ...
+alphamed_preflight
+# ... and, not after Ray has reserved the GPUs, when a data file is missing.
 ${PYTHON} -m alphamed.recipe.check --require-data "${RECIPE_PROMPT_STYLE}" "${TRAIN_FILES}" "${VAL_FILES}"
 
 data=(

@@ -12,7 +12,9 @@
 #     LAUNCHER="ray job submit --address=http://<head-ip>:8265 -- python3 -m verl.trainer.main_ppo" \
 #         bash examples/run_alphamed_70b.sh
 # Data paths must be readable on the node that runs main_ppo (the head node, or where ray job submit puts it).
-set -xeuo pipefail
+set -euo pipefail
+# Messages name the script the user ran, not the one it hands over to.
+export ALPHAMED_RECIPE=${ALPHAMED_RECIPE:-$0}
 
 export MODEL_PATH=${MODEL_PATH:-meta-llama/Llama-3.1-70B-Instruct}
 export NNODES=${NNODES:-4}

@@ -7,10 +7,13 @@
 #   val:   the six benchmarks, so veRL logs validation accuracy per data_source during training
 # Check on any CPU machine first:   alphamed check examples/run_alphamed_8b.sh
 # Run:                              bash examples/run_alphamed_8b.sh [hydra overrides...]
+#   It refuses to start (one line, exit 1) where fewer than N_GPUS_PER_NODE accelerators are visible; FORCE_LAUNCH=1
+#   skips that. Ctrl-C, a kill or a crash stops every process the launch started, Ray's included.
 # Scale by environment variables (recipe/README.md): NNODES, N_GPUS_PER_NODE, ROLLOUT_TP, TRAIN_BATCH_SIZE,
-# ACTOR_OFFLOAD, ...; submit to a Ray cluster with LAUNCHER="ray job submit --address=... -- python3 -m verl.trainer.main_ppo".
+# ACTOR_OFFLOAD, ...; submit to a Ray cluster with LAUNCHER="ray job submit --address=... -- python3 -m verl.trainer.main_ppo"
+# (from a machine without GPUs, add FORCE_LAUNCH=1).
 # run_alphamed_{3b,7b,70b}.sh are this recipe with other size defaults.
-set -xeuo pipefail
+set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
 LAUNCHER=${LAUNCHER:-${PYTHON} -m verl.trainer.main_ppo}
@@ -23,6 +26,8 @@ ROLLOUT_TP=${ROLLOUT_TP:-2}
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.6}
 ACTOR_OFFLOAD=${ACTOR_OFFLOAD:-False}
 REF_OFFLOAD=${REF_OFFLOAD:-True}
+# training engine: fsdp, or megatron for TP x PP sharding (recipe/README.md, "Switching to Megatron for 70B")
+ENGINE=${ENGINE:-fsdp}
 
 # ---- data
 DATA_ROOT=${DATA_ROOT:-${HOME}/data/alphamed}
@@ -77,11 +82,24 @@ actor=(
     actor_rollout_ref.actor.kl_loss_coef="${KL_LOSS_COEF}"
     actor_rollout_ref.actor.kl_loss_type=low_var_kl
     actor_rollout_ref.actor.entropy_coeff="${ENTROPY_COEFF}"
-    actor_rollout_ref.actor.fsdp_config.param_offload="${ACTOR_OFFLOAD}"
-    actor_rollout_ref.actor.fsdp_config.optimizer_offload="${ACTOR_OFFLOAD}"
-    actor_rollout_ref.ref.fsdp_config.param_offload="${REF_OFFLOAD}"
     actor_rollout_ref.ref.log_prob_max_token_len_per_gpu="${MAX_TOKENS_PER_GPU}"
 )
+
+# The offload switches live in the engine's own section; Megatron's parallel sizes go on the command line.
+case "${ENGINE}" in
+    fsdp) engine=(
+        actor_rollout_ref.actor.fsdp_config.param_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.actor.fsdp_config.optimizer_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.ref.fsdp_config.param_offload="${REF_OFFLOAD}"
+    ) ;;
+    megatron) engine=(
+        model_engine=megatron
+        actor_rollout_ref.actor.megatron.param_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.actor.megatron.optimizer_offload="${ACTOR_OFFLOAD}"
+        actor_rollout_ref.ref.megatron.param_offload="${REF_OFFLOAD}"
+    ) ;;
+    *) echo "ENGINE must be fsdp or megatron, not '${ENGINE}'" >&2; exit 2 ;;
+esac
 
 rollout=(
     actor_rollout_ref.rollout.name=vllm
@@ -96,13 +114,17 @@ reward=(
     reward.custom_reward_function.name=compute_score
 )
 
-
+# Traced from here on, so the exact command is in the log; run in the background so that an interrupt reaches
+# the guard, which then stops everything this launch started (_launch_guard.sh).
+set -x
 ${LAUNCHER} \
     "${algorithm[@]}" \
     "${data[@]}" \
     "${model[@]}" \
     "${actor[@]}" \
+    "${engine[@]}" \
     "${rollout[@]}" \
     "${reward[@]}" \
     "${trainer[@]}" \
-    "$@"
+    "$@" &
+alphamed_wait_launch $!

@@ -4,11 +4,11 @@
 # 1 node x 8 GPUs by default.
 #
 # Data in the med_rlvr prompt style, kept apart from AlphaMed's under ~/data/alphamed_med_rlvr/<dataset>/:
-#   python data_preprocess/medqa.py --split train test --prompt_style med_rlvr \
+#   alphamed prepare medqa --split train test --prompt_style med_rlvr \
 #       --local_save_dir ~/data/alphamed_med_rlvr/medqa          (and the other five benchmarks' eval splits)
 # Check on any CPU machine first:   alphamed check examples/run_med_rlvr_3b.sh
 # Run:                              bash examples/run_med_rlvr_3b.sh [hydra overrides...]
-set -xeuo pipefail
+set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
 LAUNCHER=${LAUNCHER:-${PYTHON} -m verl.trainer.main_ppo}
@@ -100,7 +100,9 @@ reward=(
     reward.custom_reward_function.name=compute_score_med_rlvr
 )
 
-
+# Traced from here on, so the exact command is in the log; run in the background so that an interrupt reaches
+# the guard, which then stops everything this launch started (_launch_guard.sh).
+set -x
 ${LAUNCHER} \
     "${algorithm[@]}" \
     "${data[@]}" \
@@ -109,4 +111,5 @@ ${LAUNCHER} \
     "${critic[@]}" \
     "${reward[@]}" \
     "${trainer[@]}" \
-    "$@"
+    "$@" &
+alphamed_wait_launch $!

@@ -5,11 +5,11 @@
 # Same idea as veRL's tests/special_e2e/ppo_trainer/run_function_reward.sh.
 #
 # NOT RUN IN THIS REPOSITORY'S CI: it needs a CUDA GPU, vLLM (pip install -e .[gpu]), the model weights and
-# ~/data/alphamed/medqa/{train,test}.parquet (python data_preprocess/medqa.py --split train test).
+# ~/data/alphamed/medqa/{train,test}.parquet (alphamed prepare medqa --split train test).
 # On CPU, `alphamed check examples/smoke_gpu.sh` validates its configuration only.
 #
 # Run:  bash examples/smoke_gpu.sh                      (MODEL_PATH=/local/copy/of/Qwen2.5-0.5B-Instruct to skip the hub)
-set -xeuo pipefail
+set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
 LAUNCHER=${LAUNCHER:-${PYTHON} -m verl.trainer.main_ppo}
@@ -21,11 +21,16 @@ TRAIN_FILES=${TRAIN_FILES:-"['${DATA_ROOT}/medqa/train.parquet']"}
 VAL_FILES=${VAL_FILES:-"['${DATA_ROOT}/medqa/test.parquet']"}
 MARKER=${MARKER:-${REPO_ROOT}/outputs/smoke_gpu/reward_calls.txt}
 
+N_GPUS_PER_NODE=1
+# shellcheck source=examples/_launch_guard.sh
+source "${REPO_ROOT}/examples/_launch_guard.sh"
+alphamed_preflight
 ${PYTHON} -m alphamed.recipe.check --require-data alphamed "${TRAIN_FILES}" "${VAL_FILES}"
 mkdir -p "$(dirname "${MARKER}")"
 rm -f "${MARKER}"
 
 # 8 prompts x 4 samples = 32 sequences per step; one mini-batch; 2 steps; no validation, no checkpoints.
+set -x
 ${LAUNCHER} \
     algorithm.adv_estimator=grpo \
     data.train_files="${TRAIN_FILES}" \
@@ -62,7 +67,8 @@ ${LAUNCHER} \
     trainer.logger="['console']" \
     trainer.project_name=alphamed-smoke \
     trainer.experiment_name=smoke-gpu \
-    "$@"
+    "$@" &
+alphamed_wait_launch $!
 
 # Under `alphamed check` the launcher only recorded its arguments: there is no run whose marker could be checked.
 if [[ "${ALPHAMED_CHECK:-0}" == 1 ]]; then

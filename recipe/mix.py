@@ -31,7 +31,15 @@ from typing import Any
 from tqdm import tqdm
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT
-from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic, write_records_parquet
+from alphamed.data_preprocess.cli_args import make_parser
+from alphamed.data_preprocess.parquet_io import (
+    OutputError,
+    check_output_writable,
+    output_lock,
+    read_records_parquet,
+    write_json_atomic,
+    write_records_parquet,
+)
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
 from alphamed.recipe.decontamination import EvalIndex, item_words
 from alphamed.recipe.mix_spec import MixSpec, MixSpecError, SourceSpec, load_spec
@@ -62,10 +70,17 @@ def sha256_file(path: Path) -> str:
 
 
 def _read(path: Path, spec: MixSpec, field_name: str) -> list[dict[str, Any]]:
+    """The rows of one input; a missing, unreadable or empty file is an error naming it and the spec field.
+
+    Empty is an error, not zero items: an empty evaluation file would silently decontaminate against nothing.
+    """
     try:
-        return read_records_parquet(path)
+        rows = read_records_parquet(path)
     except (FileNotFoundError, ValueError) as err:
         raise MixSpecError(spec.path, field_name, str(err)) from err
+    if not rows:
+        raise MixSpecError(spec.path, field_name, f"{path}: holds no rows")
+    return rows
 
 
 def _item(path: Path, row: int, record: Mapping[str, Any]) -> McqItem:
@@ -98,6 +113,26 @@ def load_candidates(spec: MixSpec, source: SourceSpec) -> list[Candidate]:
                 )
             candidates.append(Candidate(source.name, path, row, record, item, level))
     return candidates
+
+
+def check_excluded_levels(spec: MixSpec, candidates: list[Candidate]) -> None:
+    """An excluded level that no input holds is a typo (``exclude: [42]``), not a no-op: refuse it.
+
+    Levels run from 1 to k+1 for the k the inputs were annotated with, which the spec does not know; the levels
+    the mix's inputs hold together are the evidence (a level absent from one source alone is normal).
+    """
+    present = {c.level for c in candidates if c.level is not None}
+    for source in spec.sources:
+        rule = source.levels
+        unknown = sorted(set(rule.exclude) - present) if rule is not None else []
+        if unknown:
+            held = ", ".join(map(str, sorted(present))) or "none"
+            raise MixSpecError(
+                spec.path,
+                f"{rule.where}.exclude",
+                f"level(s) {unknown} occur in none of the inputs (levels held: {held}); levels run from 1 "
+                "(all k answers right) to k+1 (none right)",
+            )
 
 
 def build_eval_index(spec: MixSpec, allow_missing_eval: bool) -> tuple[EvalIndex | None, dict[str, Any]]:
@@ -263,6 +298,7 @@ def _by_level(counts: Mapping[int | None, int]) -> dict[str, int]:
 def build_mix(spec: MixSpec, allow_missing_eval: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The mix's rows (shuffled with the spec's seed) and its manifest (without the output's own hash)."""
     candidates = [c for source in spec.sources for c in load_candidates(spec, source)]
+    check_excluded_levels(spec, candidates)
     index, decontamination = build_eval_index(spec, allow_missing_eval)
     kept, duplicates = clean(candidates, index, decontamination)
     chosen: list[Candidate] = []
@@ -290,9 +326,8 @@ def build_mix(spec: MixSpec, allow_missing_eval: bool = False) -> tuple[list[dic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed mix",
-        description="Build a seeded, difficulty-stratified, decontaminated training parquet from a YAML spec.",
+    parser = make_parser(
+        "alphamed mix", "Build a seeded, difficulty-stratified, decontaminated training parquet from a YAML spec."
     )
     parser.add_argument("spec", help="a spec file, or a preset name from recipe/mixes/ (e.g. uniform_levels)")
     parser.add_argument("--output", required=True, type=Path, help="mix parquet to write")
@@ -306,26 +341,33 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec = load_spec(args.spec, args.data_root)
-        rows, manifest = build_mix(spec, args.allow_missing_eval)
-    except (MixSpecError, MixError, FileNotFoundError) as err:
+        check_output_writable(args.output.expanduser().parent)  # before the inputs are read and indexed
+        with output_lock(args.output):
+            output, manifest_path, manifest = write_mix(spec, args)
+    except (MixSpecError, MixError, FileNotFoundError, OutputError) as err:
         print(f"alphamed mix: error: {err}", file=sys.stderr)
         return 2
+    for name, counts in manifest["counts"].items():
+        print(f"{name:<14} {sum(counts.values()):>7}  by level: {counts}")
+    removed = manifest["decontamination"].get("removed_total", 0)
+    print(
+        f"total {manifest['total']}; decontamination removed {removed}, duplicates removed "
+        f"{manifest['duplicates']['removed_total']}\nwrote {output} and {manifest_path}"
+    )
+    return 0
+
+
+def write_mix(spec: MixSpec, args: argparse.Namespace) -> tuple[Path, Path, dict[str, Any]]:
+    """Build the mix and write it and its manifest; returns (output, manifest path, manifest)."""
+    rows, manifest = build_mix(spec, args.allow_missing_eval)
     if not rows:
-        print(f"alphamed mix: error: {spec.path.name}: the mix is empty", file=sys.stderr)
-        return 2
+        raise MixError(f"{spec.path.name}: the mix is empty")
     output = write_records_parquet(rows, args.output)
     manifest["options"] = {"data_root": str(args.data_root), "allow_missing_eval": args.allow_missing_eval}
     manifest["output"] = {"path": str(output), "sha256": sha256_file(output), "rows": len(rows)}
     manifest_path = args.manifest or output.with_suffix(".manifest.json")
     write_json_atomic(manifest, manifest_path)
-    for name, counts in manifest["counts"].items():
-        print(f"{name:<14} {sum(counts.values()):>7}  by level: {counts}")
-    removed = manifest["decontamination"].get("removed_total", 0)
-    print(
-        f"total {len(rows)}; decontamination removed {removed}, duplicates removed "
-        f"{manifest['duplicates']['removed_total']}\nwrote {output} and {manifest_path}"
-    )
-    return 0
+    return output, manifest_path, manifest
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ spec file and the dotted field (``uniform_levels.yaml: sources.medqa.count: must
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,38 @@ _LEVEL_KEYS = {"exclude", "weights", "quotas"}
 _DECONTAMINATE_KEYS = {"eval", "ngram", "threshold"}
 
 
+class _DuplicateKeyError(yaml.YAMLError):
+    """One mapping of the spec gives a key twice (lines are 1-based)."""
+
+    def __init__(self, key: Any, first_line: int, line: int):
+        super().__init__(f"key {key!r} is given twice (lines {first_line} and {line})")
+        self.key, self.first_line, self.line = key, first_line, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that refuses a key given twice in one mapping: plain PyYAML keeps the last one silently,
+    so a spec that sets ``count`` twice would train on a number its author may not have meant."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    first_lines: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *base`` then overriding a key is intended
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            if key in first_lines:
+                raise _DuplicateKeyError(key, first_lines[key], line)
+            first_lines[key] = line
+        except TypeError:  # an unhashable key: construct_mapping reports it
+            continue
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
 class MixSpecError(ValueError):
     """A spec that cannot be used; the message names the spec file and the field."""
 
@@ -55,6 +88,7 @@ class LevelRule:
     """How a source's items are spread over difficulty levels (``weights`` and ``quotas`` are exclusive)."""
 
     exclude: tuple[int, ...] = ()
+    where: str = "levels"  # the spec field it came from, for errors found once the data is read
     weights: dict[int, float] | str | None = None  # "uniform" = 1 for each level the source holds
     quotas: dict[int, int] | None = None
 
@@ -134,8 +168,8 @@ def _level_map(spec_file: Path, where: str, value: Any, integer: bool) -> dict[i
         level = _int(spec_file, f"{where} (level key)", level, 1)
         if integer:
             out[level] = _int(spec_file, f"{where}.{level}", amount, 0)
-        elif isinstance(amount, bool) or not isinstance(amount, (int, float)) or amount < 0:
-            raise MixSpecError(spec_file, f"{where}.{level}", f"must be a number >= 0, got {amount!r}")
+        elif isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < math.inf:
+            raise MixSpecError(spec_file, f"{where}.{level}", f"must be a finite number >= 0, got {amount!r}")
         else:
             out[level] = float(amount)
     return dict(sorted(out.items()))
@@ -159,7 +193,7 @@ def _parse_levels(spec_file: Path, where: str, block: Any) -> LevelRule:
         clash = sorted(set(exclude) & set(chosen)) if isinstance(chosen, dict) else []
         if clash:
             raise MixSpecError(spec_file, f"{where}.{name}", f"level(s) {clash} are also excluded")
-    return LevelRule(exclude=exclude, weights=weights, quotas=quotas)
+    return LevelRule(exclude=exclude, where=where, weights=weights, quotas=quotas)
 
 
 def _paths(spec_file: Path, where: str, value: Any, data_root: Path) -> tuple[Path, ...]:
@@ -218,14 +252,25 @@ def _parse_decontamination(spec_file: Path, block: Any, data_root: Path) -> Deco
     return DecontaminationSpec(eval_files=eval_files, ngram=ngram, threshold=float(threshold))
 
 
+def _read_yaml(spec_file: Path) -> Any:
+    """The spec's YAML; unreadable text, a syntax error or a key given twice is a :class:`MixSpecError`."""
+    try:
+        return yaml.load(spec_file.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # a SafeLoader
+    except _DuplicateKeyError as err:
+        raise MixSpecError(spec_file, "", f"{err}; YAML would keep only the last value, so say it once") from err
+    except yaml.YAMLError as err:
+        raise MixSpecError(spec_file, "", f"not valid YAML ({err})") from err
+    except UnicodeDecodeError as err:
+        raise MixSpecError(spec_file, "", f"not UTF-8 text (byte offset {err.start})") from err
+    except OSError as err:
+        raise MixSpecError(spec_file, "", f"cannot be read ({err.strerror or err})") from err
+
+
 def load_spec(name_or_path: str | Path, data_root: str | Path) -> MixSpec:
     """Parse and check a spec; raise :class:`MixSpecError` naming the file and field on the first problem."""
     spec_file = resolve_spec_path(name_or_path)
     root = Path(data_root).expanduser()
-    try:
-        raw = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        raise MixSpecError(spec_file, "", f"not valid YAML ({err})") from err
+    raw = _read_yaml(spec_file)
     raw = _check_keys(spec_file, "", raw, _TOP_KEYS)
     seed = _int(spec_file, "seed", raw.get("seed", 0), 0)
     redistribute = raw.get("allow_redistribution", False)

@@ -24,9 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from alphamed.data_preprocess import EVAL_SPLITS
+from alphamed.data_preprocess.cli_args import make_parser, positive_int
 from alphamed.recipe import cli
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+#: ``examples/`` beside the packages: the clone's folder, or the copy an install ships as package data
+#: (``site-packages/alphamed/examples``), so both layouts find the sample and the recipe in the same place.
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
 #: converter -> (file or folder under the sample dir, splits to convert). The sample has no MedQA/MedMCQA train
 #: split (their public test/validation files are what ../shared holds), so the training pool is PubMedQA's
@@ -42,7 +45,7 @@ SAMPLE_CONVERSIONS = {
 }
 TRAIN_SOURCES = ("pubmedqa", "headqa")
 MIX_PRESET = "quickstart_sample"
-RECIPE = "examples/run_alphamed_8b.sh"
+RECIPE = EXAMPLES_DIR / "run_alphamed_8b.sh"
 
 
 class QuickstartError(RuntimeError):
@@ -50,22 +53,32 @@ class QuickstartError(RuntimeError):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed quickstart",
-        description="Run data -> difficulty -> mix -> recipe check -> evaluation on the shipped sample (CPU).",
+    parser = make_parser(
+        "alphamed quickstart",
+        "Run data -> difficulty -> mix -> recipe check -> evaluation on the shipped sample (CPU).",
     )
     parser.add_argument("--output_dir", type=Path, default=Path("quickstart_out"), help="where every artefact goes")
-    parser.add_argument("--sample_dir", type=Path, default=REPO_ROOT / "examples" / "data", help="the shipped sample")
+    parser.add_argument(
+        "--sample_dir", type=Path, default=EXAMPLES_DIR / "data", help="the sample of the seven releases to convert"
+    )
     parser.add_argument(
         "--model",
         default=os.environ.get("MODEL_PATH"),
         help="a real model (path or hub id); default: $MODEL_PATH, else a tiny random model built offline",
     )
-    parser.add_argument("--backend", default=os.environ.get("BACKEND", "hf"), choices=("hf", "vllm", "openai"))
-    parser.add_argument("--k", type=int, default=5, help="answers per question for difficulty (AlphaMed: 5)")
+    parser.add_argument(
+        "--backend",
+        default=os.environ.get("BACKEND", "hf"),
+        choices=("hf", "vllm", "openai"),
+        help="generation backend ($BACKEND, else hf)",
+    )
+    parser.add_argument("--k", type=positive_int, default=5, help="answers per question for difficulty (AlphaMed: 5)")
     parser.add_argument("--max_tokens", type=int, default=None, help="default: 24 for the tiny model, 2048 otherwise")
     parser.add_argument(
-        "--eval_max_samples", type=int, default=None, help="questions per benchmark in the evaluation (default: all)"
+        "--eval_max_samples",
+        type=positive_int,
+        default=None,
+        help="alphamed eval --max_samples: a seeded sample of N questions per benchmark (default: all)",
     )
     return parser
 
@@ -97,11 +110,28 @@ def convert_sample(sample_dir: Path, data_dir: Path) -> None:
     for name, (relative, splits) in SAMPLE_CONVERSIONS.items():
         source = sample_dir / relative
         if not source.exists():
-            raise QuickstartError(f"{source}: the shipped sample is missing (run from a clone of the repository)")
+            raise QuickstartError(missing_sample(source, sample_dir))
         run_command(
             ["prepare", name, "--local_dataset_path", str(source), "--split", *splits]
             + ["--local_save_dir", str(data_dir / name)]
         )
+
+
+def missing_sample(source: Path, sample_dir: Path) -> str:
+    """What is missing and how to get it: a clone's ``examples/data``, or an install that ships it."""
+    if sample_dir == (EXAMPLES_DIR / "data").resolve():
+        return (
+            f"{source}: part of the sample this package ships is missing (a broken or partial install?); "
+            "reinstall alphamed-verl, or pass --sample_dir pointing at a clone's examples/data"
+        )
+    return f"{source}: missing from --sample_dir {sample_dir} (it must hold the layout of examples/data)"
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it (a clone), else absolute (an install)."""
+    with contextlib.suppress(ValueError):
+        return str(path.relative_to(Path.cwd()))
+    return str(path)
 
 
 def build_model(output_dir: Path, sample_dir: Path) -> str:
@@ -125,6 +155,8 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     out = args.output_dir.resolve()
     data_dir, mix = out / "data", out / "mix" / "train.parquet"
     tiny = args.model is None
+    if tiny:  # everything it needs is on disk: never wait on a hub that may be unreachable
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
     max_tokens = args.max_tokens or (24 if tiny else 2048)
     steps = 6
     started = time.perf_counter()
@@ -152,8 +184,9 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     if not tiny:
         train_env["MODEL_PATH"] = args.model
     with environment(**train_env):
-        run_command(["check", str(REPO_ROOT / RECIPE)])
-    train_command = " ".join(f"{k}={shlex.quote(v)}" for k, v in train_env.items()) + f" bash {RECIPE}"
+        run_command(["check", str(RECIPE)])
+    env_words = " ".join(f"{k}={shlex.quote(v)}" for k, v in train_env.items())
+    train_command = f"{env_words} bash {shlex.quote(display_path(RECIPE))}"
 
     print(f"\n[6/{steps}] evaluate on the six sample benchmarks", flush=True)
     eval_dir = out / "eval"
@@ -180,7 +213,10 @@ def run(args: argparse.Namespace) -> dict[str, Path]:
     print(f"\nquickstart finished in {time.perf_counter() - started:.0f} s. Artefacts:")
     for name, path in artefacts.items():
         print(f"  {name:<40} {path}")
-    print(f"\nOn a GPU node (pip install -e '.[gpu]'), this trains on the mix just built:\n  {train_command}")
+    print(
+        "\nOn a GPU node (pip install 'alphamed-verl[gpu]', or pip install -e '.[gpu]' in a clone), this trains on "
+        f"the mix just built (it refuses to start where no accelerator is visible):\n  {train_command}"
+    )
     if tiny:
         print("\nThe model above is RANDOM: its accuracies are noise, not results.")
     return artefacts

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,16 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny_model"))
 
 
+@pytest.fixture(scope="module")
+def local_ray():
+    """A fresh one-CPU local Ray cluster (never one that RAY_ADDRESS points at) for one test module."""
+    import ray
+
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
 def run_repo_script(*argv: str) -> subprocess.CompletedProcess:
     """``python ARGV`` from the repo root, as a user runs it (``data_preprocess/medqa.py ...`` or ``-m ...``)."""
     return subprocess.run([sys.executable, *argv], cwd=REPO_ROOT, capture_output=True, text=True, check=False)
@@ -56,3 +69,27 @@ def raw_rows(path: Path) -> list[dict]:
 def norm(text: str) -> str:
     """Whitespace- and case-insensitive key for matching questions across independent copies of a dataset."""
     return " ".join(text.split()).casefold()
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(output: Path) -> Iterator[subprocess.Popen]:
+    """Another live process holding ``output``'s lock through the real ``output_lock``, for the body's duration.
+
+    The body may kill it (a SIGKILL leaves the lock file behind, as a crashed run does).
+    """
+    code = f"""
+        import time
+        from alphamed.data_preprocess.parquet_io import output_lock
+
+        with output_lock({str(output)!r}):
+            print("held", flush=True)
+            time.sleep(120)
+        """
+    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from alphamed.data_preprocess import CONVERTERS
+from alphamed.data_preprocess import CONVERTERS, resolve_dataset
 from alphamed.recipe import cli
 from tests.conftest import REPO_ROOT
 
@@ -55,7 +55,7 @@ def test_quick_start_test_command_is_what_ci_runs() -> None:
     ci = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
     quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     blocks = [block.strip() for block in bash_blocks(quick_start)]
-    assert len(blocks) == 2, "the quick start is exactly two commands"
+    assert len(blocks[0].splitlines()) == len(blocks[1].splitlines()) == 1, "the quick start opens with two commands"
     assert blocks[1] == ci
     assert "examples/quickstart.sh" in blocks[0] and blocks[0].startswith("bash scripts/setup_cpu.sh")
 
@@ -74,8 +74,12 @@ def command_parser_argv(words: list[str]) -> list[str] | None:
     if any("<" in word for word in words[:3]):
         return None  # a pattern such as `alphamed prepare <name>`
     if words[0] == "alphamed" and len(words) > 1:
+        if words[1] == "--version":
+            return None
         assert words[1] in cli.SUBCOMMANDS, f"README uses unknown `alphamed {words[1]}`"
-        return words[1:3] if words[1] == "prepare" else words[1:2]
+        if words[1] == "prepare":
+            return words[1:3] if len(words) > 2 else None  # a bare mention of `alphamed prepare`
+        return words[1:2]
     if words[0] == "python" and words[1].startswith("data_preprocess/"):
         return ["prepare", Path(words[1]).stem]
     return None
@@ -88,9 +92,17 @@ def test_every_alphamed_command_uses_real_subcommands_and_flags() -> None:
         if argv is None:
             continue
         if argv[0] == "prepare":
-            assert argv[1] in CONVERTERS, f"`{shlex.join(words)}`: {argv[1]} is not a converter"
+            assert resolve_dataset(argv[1], [])[0] in CONVERTERS.values(), f"`{shlex.join(words)}`: {argv[1]}?"
         accepted = help_text(argv)
         unknown = [flag for flag in flags(words) if not re.search(rf"{re.escape(flag)}(?![\w-])", accepted)]
         assert not unknown, f"`{shlex.join(words)}`: flags not accepted by `alphamed {' '.join(argv)}`: {unknown}"
         checked += 1
     assert checked >= 10
+
+
+def test_the_venv_is_activated_before_any_alphamed_command() -> None:
+    """A newcomer copies README top to bottom: `alphamed` only exists once .venv is active."""
+    lines = [line.strip() for block in bash_blocks(README) for line in block.splitlines()]
+    first_alphamed = next(i for i, line in enumerate(lines) if line.startswith("alphamed "))
+    assert "source .venv/bin/activate" in lines[:first_alphamed]
+    assert README.index("source .venv/bin/activate") < README.index("## On a GPU cluster")

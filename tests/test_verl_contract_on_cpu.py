@@ -117,12 +117,20 @@ def resolve_dotted(dotted: str) -> object:
     raise ModuleNotFoundError(dotted)
 
 
+#: Dotted names that are entry-point groups, not modules: each must be a group ``import verl`` loads.
+ENTRY_POINT_GROUPS = ("verl.plugins",)
+
+
 def test_every_verl_path_the_repo_uses_exists() -> None:
     references = verl_references()
     # The scan must see at least this file's own imports, or it is looking at nothing.
     assert "verl.experimental.reward_loop.RewardLoopWorker" in references
     broken = []
     for dotted, places in sorted(references.items()):
+        if dotted in ENTRY_POINT_GROUPS:
+            if f'entry_points(group="{dotted}")' not in inspect.getsource(verl):
+                broken.append(f"{dotted} (used at {', '.join(places)}): import verl no longer loads this group")
+            continue
         try:
             resolve_dotted(dotted)
         except (ImportError, AttributeError) as err:
@@ -378,14 +386,40 @@ def test_reward_loop_worker_returns_exactly_our_scores(
     assert_token_rewards(data, rm_scores, expected)
 
 
-@pytest.fixture(scope="module")
-def local_ray():
-    """A fresh one-CPU local Ray cluster (never one that RAY_ADDRESS points at), shut down afterwards."""
-    import ray
+def test_reward_loop_worker_keys_hold_for_ground_truths_stored_as_text_or_index(
+    tiny_model_dir: Path, parquet_path: Path
+) -> None:
+    """A dataset storing its answer as the option's text scores as if it were the letter; one storing an index
+    scores wrong and warns; either way veRL's reward loop gets the same keys from every rollout."""
+    config = compose_ppo_config([*ALPHAMED_OVERRIDES, f"actor_rollout_ref.model.path={tiny_model_dir}"])
+    worker = RewardLoopWorker(config)
+    rows, responses = _rollouts(
+        read_rows(parquet_path, "pandas", "alphamed", worker.input_tokenizer, config), ALPHAMED_RESPONSES
+    )
+    letters = [row["reward_model"]["ground_truth"] for row in rows]
+    for row, letter in zip(rows, letters, strict=True):
+        as_text = row["data_source"] == "medqa"
+        row["reward_model"] = {**row["reward_model"], "ground_truth": row["extra_info"]["answer_text"]}
+        if not as_text:
+            row["reward_model"]["ground_truth"] = LETTERS.index(letter)  # a 0-based index: never guessed
+        row["data_source"] = "contract_gt_text" if as_text else "contract_gt_index"
+    data = reward_batch(worker.input_tokenizer, rows, responses)
 
-    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    with pytest.warns(reward_score.scoring.GroundTruthWarning, match="'contract_gt_index'") as caught:
+        outputs = worker.loop.run_until_complete(worker.compute_score_batch(data))
+
+    assert not [w for w in caught if "contract_gt_text" in str(w.message)]
+    as_letters = [
+        reward_score.compute_score(row["data_source"], text, letter, copy.deepcopy(row["extra_info"]))
+        for row, text, letter in zip(rows, responses, letters, strict=True)
+    ]
+    keys = {"score", "acc", "format_ok", "pred_valid"}
+    assert all(out["reward_extra_info"].keys() == keys for out in outputs)
+    text_rows = [i for i, row in enumerate(rows) if row["data_source"] == "contract_gt_text"]
+    index_rows = [i for i, row in enumerate(rows) if row["data_source"] == "contract_gt_index"]
+    assert [outputs[i]["reward_score"] for i in text_rows] == [as_letters[i]["score"] for i in text_rows]
+    assert {outputs[i]["reward_score"] for i in text_rows} == {0.0, 1.0}
+    assert {outputs[i]["reward_score"] for i in index_rows} == {0.0}
 
 
 def test_ray_reward_loop_manager_from_main_ppo_returns_exactly_our_scores(

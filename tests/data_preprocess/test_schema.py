@@ -103,3 +103,48 @@ def test_prompt_styles_pair_with_extraction_modes() -> None:
     assert "<answer>" in messages[0]["content"] and "<answer>" in messages[1]["content"]
     with pytest.raises(ValueError, match="prompt_style"):
         to_verl_record(item(), "cot", 0)
+
+
+def _broken(path: str, value: object) -> dict:
+    """A valid record with one field (dotted path) set to ``value``; ``...`` deletes it."""
+    record = to_verl_record(item(), "alphamed", 0)
+    record = {**record, "extra_info": dict(record["extra_info"]), "reward_model": dict(record["reward_model"])}
+    *parents, key = path.replace("[", ".").replace("]", "").split(".")
+    container = record
+    for parent in parents:
+        container = container[parent]
+    if key.isdigit():
+        container[int(key)] = value
+    elif value is ...:
+        del container[key]
+    else:
+        container[key] = value
+    return record
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("extra_info.id", None, "expected a string, found null"),
+        ("extra_info.id", 17, "expected a string, found int 17"),
+        ("extra_info.question", None, "expected a string, found null"),
+        ("data_source", None, "expected a string, found null"),
+        ("data_source", ..., "expected a string, found missing"),
+        ("extra_info.split", None, "expected a string, found null"),
+        ("reward_model.ground_truth", None, "expected a string, found null"),
+        ("extra_info.options[2]", None, "option C is null"),
+        ("extra_info.options[0]", 3.5, "option A is float 3.5"),
+        ("extra_info.options", None, "expected a list of option texts, found null"),
+        ("extra_info.meta", "{not json", "not valid JSON"),
+        ("extra_info", None, "expected a mapping, found null"),
+    ],
+)
+def test_a_null_or_mistyped_field_is_an_error_naming_it_never_the_text_none(
+    path: str, value: object, message: str
+) -> None:
+    record = _broken(path, value)
+    if path == "extra_info.options[2]":  # as pandas gives it back: a numpy array holding a None
+        record["extra_info"]["options"] = np.array(record["extra_info"]["options"], dtype=object)
+    with pytest.raises(McqItemError) as err:
+        from_verl_record(record)
+    assert err.value.field == path and message in err.value.reason

