@@ -24,6 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser
 from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet, write_text_atomic
 from alphamed.recipe.engine import ItemResult, SamplingConfig, SidecarMismatchError, load_records, run_items
 from alphamed.recipe.generate import (
@@ -140,9 +141,9 @@ def report_paths(output: Path) -> dict[str, Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed annotate",
-        description="Annotate question difficulty: k sampled answers per item from a reference model, scored by "
+    parser = make_parser(
+        "alphamed annotate",
+        "Annotate question difficulty: k sampled answers per item from a reference model, scored by "
         "the reward's extractor; writes extra_info.pass_rate and extra_info.difficulty (1 = easiest).",
     )
     parser.add_argument("--input", nargs="+", required=True, type=Path, help="veRL parquet file(s) from the converters")
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="bin by pass rate instead of wrong answers, e.g. 0.2,0.5,0.8 -> 4 levels (1 = pass rate >= 0.8)",
     )
+    add_max_samples_arg(parser)
     add_generation_args(parser, samples_flag="--k", default_samples=5, default_temperature=1.0)
     return parser
 
@@ -210,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         sampling = sampling_from_args(args)
-        records = load_records(args.input)  # bad input fails, naming file, row and field, before a model loads
+        records = load_records(
+            args.input, args.max_samples, args.seed
+        )  # bad input fails, naming file, row and field, before a model loads
         if not records:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
         with open_backend(args) as backend:

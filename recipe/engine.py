@@ -27,6 +27,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from alphamed.data_preprocess.cli_args import sample_in_order
 from alphamed.data_preprocess.parquet_io import read_json, read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
@@ -110,8 +111,11 @@ class _Job:
     prompt_style: str
 
 
-def load_records(paths: str | Path | Iterable[str | Path], max_samples: int | None = None) -> list[dict[str, Any]]:
-    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps the first rows (a quick look).
+def load_records(
+    paths: str | Path | Iterable[str | Path], max_samples: int | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
+    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps a seeded sample of each file
+    (``--max_samples``: the same draw as ``alphamed prepare``'s, see :func:`sample_in_order`).
 
     Every row is checked as it is read, so a bad row is reported by file, row and field before any model loads.
     """
@@ -125,8 +129,8 @@ def load_records(paths: str | Path | Iterable[str | Path], max_samples: int | No
                 _job(record, row)
             except ValueError as err:
                 raise ValueError(f"{path}: {err}") from err
-        records.extend(rows)
-    return records if max_samples is None else records[:max_samples]
+        records.extend(sample_in_order(rows, max_samples, seed))
+    return records
 
 
 def _job(record: Mapping[str, Any], row: int) -> _Job:

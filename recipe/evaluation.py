@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT, EVAL_SPLITS
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser
 from alphamed.recipe.engine import ItemResult, SidecarMismatchError, load_records, run_items, score_record
 from alphamed.recipe.eval_report import write_report
 from alphamed.recipe.generate import (
@@ -64,9 +65,10 @@ def load_benchmarks(
     max_samples: int | None,
     skip_missing: bool,
     protocol: str = DEFAULT_PROTOCOL,
+    seed: int = 0,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Records per benchmark (first ``max_samples`` of each; ``benchmarks`` None: all of the protocol's) and the
-    benchmarks skipped for a missing file."""
+    """Records per benchmark (a seeded sample of ``max_samples`` of each; ``benchmarks`` None: all of the
+    protocol's) and the benchmarks skipped for a missing file."""
     loaded: dict[str, list[dict[str, Any]]] = {}
     missing: list[str] = []
     for name, file in protocol_files(protocol, benchmarks).items():
@@ -82,7 +84,7 @@ def load_benchmarks(
             print(f"skipping {name}: {message}", file=sys.stderr)
             missing.append(name)
             continue
-        loaded[name] = load_records(path, max_samples)
+        loaded[name] = load_records(path, max_samples, seed)
         if not loaded[name]:  # an empty benchmark would silently drop out of the average
             raise ValueError(f"{path}: the {name} evaluation file has no rows; write it again with its converter")
     if not loaded:
@@ -215,7 +217,7 @@ def _run(args: argparse.Namespace) -> dict[str, Path]:
         )
     sampling = sampling_from_args(args)
     loaded, missing = load_benchmarks(
-        args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol
+        args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol, args.seed
     )
     with open_backend(args) as backend:
         batch_size = batch_size_from_args(args, backend)
@@ -234,9 +236,7 @@ def _run(args: argparse.Namespace) -> dict[str, Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = make_parser("alphamed eval", __doc__)
     parser.add_argument(
         "--benchmarks",
         type=parse_benchmarks,
@@ -253,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data_dir", default=DEFAULT_DATA_ROOT, help="root the converters wrote their parquet to")
     parser.add_argument("--output_dir", required=True, help="where items.jsonl and results.* are written")
-    parser.add_argument("--max_samples", type=int, default=None, help="first N items of each benchmark (quick look)")
+    add_max_samples_arg(parser)
     parser.add_argument("--skip_missing", action="store_true", help="skip (and report) benchmarks without a file")
     dump = parser.add_argument_group("scoring a veRL validation dump instead of generating")
     dump.add_argument("--from_verl_dump", default=None, help="trainer.validation_data_dir, or one <step>.jsonl in it")
@@ -267,8 +267,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.max_samples is not None and args.max_samples < 1:
-        raise SystemExit(f"alphamed eval: --max_samples must be >= 1, got {args.max_samples}")
     try:
         paths = _run(args)
     except (FileNotFoundError, DumpFormatError, SidecarMismatchError, ValueError, GenerationError, ImportError) as err:

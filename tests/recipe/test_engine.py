@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from alphamed.data_preprocess.cli_args import sample_in_order
 from alphamed.data_preprocess.parquet_io import write_records_parquet
 from alphamed.data_preprocess.schema import McqItem, to_verl_record
 from alphamed.recipe.engine import (
@@ -229,10 +230,16 @@ def test_item_result_round_trips_and_names_missing_fields(reference: list[dict])
         ItemResult.from_json({k: v for k, v in reference[0].items() if k != "responses"})
 
 
-def test_load_records_reads_parquet_and_keeps_the_first_rows(tmp_path) -> None:
+def test_load_records_reads_parquet_and_samples_each_file_as_prepare_does(tmp_path) -> None:
     path = write_records_parquet(_records(5), tmp_path / "test.parquet")
-    assert [r["extra_info"]["id"] for r in load_records(path)] == [f"q{i}" for i in range(5)]
-    assert [r["extra_info"]["id"] for r in load_records([path], max_samples=2)] == ["q0", "q1"]
+    ids = [f"q{i}" for i in range(5)]
+    assert [r["extra_info"]["id"] for r in load_records(path)] == ids
+    for seed in (0, 1):
+        sampled = [r["extra_info"]["id"] for r in load_records([path], max_samples=2, seed=seed)]
+        assert sampled == sample_in_order(ids, 2, seed)  # prepare's draw, in file order
+        assert len(sampled) == 2 and sampled == sorted(sampled, key=ids.index)
+    twice = [r["extra_info"]["id"] for r in load_records([path, path], max_samples=2)]
+    assert twice == sample_in_order(ids, 2, 0) * 2  # per file, not over the concatenation
     with pytest.raises(FileNotFoundError, match="no such parquet file"):
         load_records(tmp_path / "missing.parquet")
 
