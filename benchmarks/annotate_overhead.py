@@ -71,8 +71,8 @@ class InstantReplayBackend:
             return f"<think>{body}</think><answer>{letter}</answer>"
         return f"{body}Therefore the answer is \\boxed{{{letter}}}."
 
-    def generate(self, requests, n, max_tokens, temperature, top_p, seed) -> list[list[str]]:
-        return [[self._response(messages) for _ in range(n)] for messages in requests]
+    def generate(self, requests, sampling: SamplingConfig) -> list[list[str]]:
+        return [[self._response(messages) for _ in range(sampling.n)] for messages in requests]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
         """Like the vllm/hf backends (one batched tokenizer call); None each like openai without a tokenizer."""
@@ -112,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         sampling = SamplingConfig(n=args.k, max_tokens=4096, temperature=1.0, top_p=1.0, seed=0)
         plain, counting = InstantReplayBackend(count_tokens=False), InstantReplayBackend(count_tokens=True)
         batches = [records[b : b + args.batch_size] for b in range(0, len(records), args.batch_size)]
-        replay_s = timed(
-            lambda: [plain.generate([r["prompt"] for r in batch], args.k, 1, 1.0, 1.0, 0) for batch in batches]
-        )
+        replay_s = timed(lambda: [plain.generate([r["prompt"] for r in batch], sampling) for batch in batches])
         engine_s = timed(
             lambda: run_items(records, plain, sampling, tmp_dir / "plain.jsonl", batch_size=args.batch_size)
         )

@@ -328,3 +328,33 @@ def read_records_parquet(paths: str | Path | Iterable[str | Path]) -> list[dict[
         except pa.ArrowException as err:
             raise ValueError(f"{path}: not a readable parquet file ({err})") from err
     return rows
+
+
+def write_file_atomic(path: str | Path, write: Callable[[str], Any]) -> Path:
+    """Whatever ``write(temp_path)`` writes (a plot, say), moved to ``path`` only once it is complete."""
+    path = Path(path).expanduser()
+    _atomic_write(path, write)
+    return path
+
+
+def write_text_atomic(text: str, path: str | Path) -> Path:
+    """UTF-8 text written atomically: reports that a reader must never see half-written."""
+    return write_file_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_jsonl_atomic(rows: Iterable[Any], path: str | Path) -> Path:
+    """One compact JSON object per line (UTF-8 kept as is), written atomically."""
+    return write_text_atomic("".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows), path)
+
+
+def read_json(path: str | Path, what: str) -> dict[str, Any]:
+    """A JSON object file that this package wrote; truncated, not JSON or not an object is one ``ValueError``
+    naming the file and ``what`` it should hold (a killed writer or a hand edit, never a traceback)."""
+    path = Path(path).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: not {what}: truncated or not JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not {what}: expected a JSON object, got {type(data).__name__}")
+    return data

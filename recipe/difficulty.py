@@ -24,15 +24,19 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser
+from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet, write_text_atomic
 from alphamed.recipe.engine import ItemResult, SamplingConfig, SidecarMismatchError, load_records, run_items
 from alphamed.recipe.generate import (
     GenerationBackend,
     GenerationError,
     add_generation_args,
-    backend_from_args,
+    batch_size_from_args,
+    open_backend,
     sampling_from_args,
+    warn_if_slow,
 )
+from alphamed.recipe.rendering import grouped_bars, markdown_table
 
 
 def parse_edges(text: str) -> tuple[float, ...]:
@@ -99,40 +103,32 @@ def summary_markdown(summary: Mapping[str, Mapping[str, Any]]) -> str:
     """The level table: one row per data_source, one column per level (1 = easiest)."""
     levels = list(next(iter(summary.values()))["levels"])
     header = ["data_source", *(f"L{level}" for level in levels), "items", "mean pass rate", "unreadable"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for source, row in summary.items():
-        cells = [source, *(str(row["levels"][level]) for level in levels), str(row["items"])]
-        cells += [f"{row['mean_pass_rate']:.3f}", f"{row['unreadable_share']:.1%}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    rows = [
+        [source, *(str(row["levels"][level]) for level in levels), str(row["items"])]
+        + [f"{row['mean_pass_rate']:.3f}", f"{row['unreadable_share']:.1%}"]
+        for source, row in summary.items()
+    ]
+    return markdown_table(header, rows, numeric=False) + "\n"
 
 
 def plot_levels(summary: Mapping[str, Mapping[str, Any]], path: Path, title: str) -> Path:
     """Grouped bars: share of each data_source's items per level (sources of any size compare directly)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    sources = [source for source in summary if source != "all"]
     levels = list(summary["all"]["levels"])
-    width = 0.8 / max(len(sources), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(levels)), 4.0))
-    for i, source in enumerate(sources):
-        row = summary[source]
-        shares = [row["levels"][level] / row["items"] for level in levels]
-        positions = [j + (i - (len(sources) - 1) / 2) * width for j in range(len(levels))]
-        ax.bar(positions, shares, width=width, label=f"{source} (n={row['items']})")
-    ax.set_xticks(range(len(levels)), [f"L{level}" for level in levels])
-    ax.set_xlabel("difficulty level (1 = easiest)")
-    ax.set_ylabel("share of the source's items")
-    ax.set_title(title)
-    ax.legend(fontsize="small")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    shares = {
+        f"{source} (n={row['items']})": {level: row["levels"][level] / row["items"] for level in levels}
+        for source, row in summary.items()
+        if source != "all"
+    }
+    return grouped_bars(
+        path,
+        levels,
+        shares,
+        title=title,
+        ylabel="share of the source's items",
+        xlabel="difficulty level (1 = easiest)",
+        tick_labels=[f"L{level}" for level in levels],
+        figsize=(max(6.0, 1.2 * len(levels)), 4.0),
+    )
 
 
 def report_paths(output: Path) -> dict[str, Path]:
@@ -145,9 +141,9 @@ def report_paths(output: Path) -> dict[str, Path]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed annotate",
-        description="Annotate question difficulty: k sampled answers per item from a reference model, scored by "
+    parser = make_parser(
+        "alphamed annotate",
+        "Annotate question difficulty: k sampled answers per item from a reference model, scored by "
         "the reward's extractor; writes extra_info.pass_rate and extra_info.difficulty (1 = easiest).",
     )
     parser.add_argument("--input", nargs="+", required=True, type=Path, help="veRL parquet file(s) from the converters")
@@ -161,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="bin by pass rate instead of wrong answers, e.g. 0.2,0.5,0.8 -> 4 levels (1 = pass rate >= 0.8)",
     )
+    add_max_samples_arg(parser)
     add_generation_args(parser, samples_flag="--k", default_samples=5, default_temperature=1.0)
     return parser
 
@@ -199,7 +196,7 @@ def annotate(
         "by_data_source": summary,
     }
     table = summary_markdown(summary)
-    paths["levels.md"].write_text(f"# Difficulty levels of {output.name}\n\n{table}", encoding="utf-8")
+    write_text_atomic(f"# Difficulty levels of {output.name}\n\n{table}", paths["levels.md"])
     write_json_atomic(report, paths["levels.json"])
     plot_levels(
         summary, paths["levels.png"], f"difficulty of {output.name} (k={sampling.n}, {Path(backend.model).name})"
@@ -215,23 +212,30 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         sampling = sampling_from_args(args)
-        records = load_records(args.input)  # bad input fails, naming file, row and field, before a model loads
+        records = load_records(
+            args.input, args.max_samples, args.seed
+        )  # bad input fails, naming file, row and field, before a model loads
         if not records:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
-        backend = backend_from_args(args)
-        annotate(
-            records,
-            backend,
-            sampling,
-            args.output,
-            sidecar=args.sidecar,
-            edges=args.pass_rate_edges,
-            batch_size=args.batch_size,
-            inputs=args.input,
-        )
+        with open_backend(args) as backend:
+            batch_size = batch_size_from_args(args, backend)
+            warn_if_slow(backend, [len(records)], sampling, batch_size)
+            annotate(
+                records,
+                backend,
+                sampling,
+                args.output,
+                sidecar=args.sidecar,
+                edges=args.pass_rate_edges,
+                batch_size=batch_size,
+                inputs=args.input,
+            )
     except (ValueError, FileNotFoundError, SidecarMismatchError, GenerationError, ImportError) as err:
         print(f"alphamed annotate: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("alphamed annotate: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     return 0
 
 

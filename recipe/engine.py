@@ -2,11 +2,14 @@
 
 Items go to a backend in fixed batches (batch ``b`` = records ``b*B … (b+1)*B - 1``; each request's seed is
 derived from the run's seed and the request's content), each response is scored with the same extractor the
-reward uses, and every finished batch is appended to a JSONL sidecar (flushed and fsynced) before the next
-starts. A restarted run reads the sidecar, skips the batches it already holds, and regenerates the rest with
+reward uses, and every finished batch is appended to a JSONL sidecar (flushed and fsynced) as it completes.
+A restarted run reads the sidecar, skips the batches it already holds, and regenerates the rest with
 the same seeds, so a run killed at any moment and restarted gives the same results as one that was never
-interrupted. The sidecar's settings live in a sibling ``<sidecar>.meta.json``; resuming under different
-settings is refused rather than mixed.
+interrupted. Batches run here one after another, or, with a :class:`~alphamed.recipe.generate.BatchDispatcher`
+backend (Ray replicas, :mod:`alphamed.recipe.replicas`), elsewhere and in any order: only this process
+writes the sidecar, and results are returned in input order, so neither changes the output. The sidecar's
+settings live in a sibling ``<sidecar>.meta.json``; resuming under different settings is refused rather than
+mixed.
 """
 
 from __future__ import annotations
@@ -14,25 +17,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
-from alphamed.data_preprocess.parquet_io import read_records_parquet, write_json_atomic
+from alphamed.data_preprocess.cli_args import sample_in_order
+from alphamed.data_preprocess.parquet_io import read_json, read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
-from alphamed.recipe.generate import GenerationBackend, GenerationError, SamplingConfig
+from alphamed.recipe.generate import (
+    BatchDispatcher,
+    BatchOutput,
+    GenerationBackend,
+    GenerationError,
+    Messages,
+    SamplingConfig,
+)
 from alphamed.reward_score.extract import extract_answer
 
 __all__ = [
     "ItemResult",
     "SamplingConfig",
     "SidecarMismatchError",
+    "generate_and_count",
     "load_records",
     "read_sidecar",
     "run_items",
@@ -40,7 +53,9 @@ __all__ = [
     "sidecar_meta_path",
 ]
 
-SIDECAR_FORMAT = 2  # 2: request seeds derive from request content (1: from batch and position)
+#: A lone UTF-16 surrogate (a server's broken escape) cannot be written as UTF-8; it is stored as U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SIDECAR_FORMAT = 2  # raised whenever the same settings would generate other text (2: seeds from request content)
 
 
 class SidecarMismatchError(ValueError):
@@ -49,7 +64,11 @@ class SidecarMismatchError(ValueError):
 
 @dataclass
 class ItemResult:
-    """One item's prompt, its ``n`` responses and how each scored (one JSON line in the sidecar)."""
+    """One item's prompt, its ``n`` responses and how each scored (one JSON line in the sidecar).
+
+    ``pred``/``correct`` read each response with the prompt style's own extraction mode, the training reward's
+    rule (``strict`` for ``alphamed``, ``tagged`` for ``med_rlvr``); ``pred_lenient`` reads any answer format.
+    """
 
     id: str
     data_source: str
@@ -73,6 +92,11 @@ class ItemResult:
         return cls(**{f.name: d[f.name] for f in fields(cls)})
 
     @property
+    def correct_lenient(self) -> list[bool]:
+        """Per response: is the lenient reading the gold letter (evaluation's primary accuracy)?"""
+        return [letter == self.gold for letter in self.pred_lenient]
+
+    @property
     def accuracy(self) -> float:
         """Share of the responses that are correct (pass rate for annotation, mean accuracy for eval)."""
         return sum(self.correct) / len(self.correct) if self.correct else 0.0
@@ -87,8 +111,11 @@ class _Job:
     prompt_style: str
 
 
-def load_records(paths: str | Path | Iterable[str | Path], max_samples: int | None = None) -> list[dict[str, Any]]:
-    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps the first rows (a quick look).
+def load_records(
+    paths: str | Path | Iterable[str | Path], max_samples: int | None = None, seed: int = 0
+) -> list[dict[str, Any]]:
+    """veRL rows of one or more parquet files, in file order; ``max_samples`` keeps a seeded sample of each file
+    (``--max_samples``: the same draw as ``alphamed prepare``'s, see :func:`sample_in_order`).
 
     Every row is checked as it is read, so a bad row is reported by file, row and field before any model loads.
     """
@@ -102,8 +129,8 @@ def load_records(paths: str | Path | Iterable[str | Path], max_samples: int | No
                 _job(record, row)
             except ValueError as err:
                 raise ValueError(f"{path}: {err}") from err
-        records.extend(rows)
-    return records if max_samples is None else records[:max_samples]
+        records.extend(sample_in_order(rows, max_samples, seed))
+    return records
 
 
 def _job(record: Mapping[str, Any], row: int) -> _Job:
@@ -148,7 +175,7 @@ def sidecar_meta_path(sidecar: Path) -> Path:
 def _check_or_write_meta(sidecar: Path, meta: dict[str, Any]) -> None:
     meta_path = sidecar_meta_path(sidecar)
     if meta_path.is_file():
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        old = read_json(meta_path, "the settings of its sidecar")
         diffs = [
             f"{key}: {old.get(key)!r} (sidecar) vs {new!r} (now)" for key, new in meta.items() if old.get(key) != new
         ]
@@ -227,7 +254,7 @@ def _score(job: _Job, responses: Sequence[str], response_tokens: Sequence[int | 
 def score_record(
     record: Mapping[str, Any], responses: Sequence[str], response_tokens: Sequence[int | None] | None = None
 ) -> ItemResult:
-    """Score responses that were generated elsewhere (e.g. veRL's validation dumps) exactly as :func:`run_items`
+    """Score responses that were generated elsewhere (veRL's validation dumps) exactly as :func:`run_items`
     scores its own: the prompt style's extraction mode for ``pred``/``correct``, lenient beside it."""
     tokens = [None] * len(responses) if response_tokens is None else list(response_tokens)
     if len(tokens) != len(responses):
@@ -244,24 +271,35 @@ def _check_reuse(job: _Job, done: ItemResult, sidecar: Path) -> None:
         )
 
 
-def _generate_batch(
-    jobs: Sequence[_Job], backend: GenerationBackend, sampling: SamplingConfig, batch: int
-) -> list[list[str]]:
-    outputs = backend.generate(
-        [job.prompt for job in jobs],
-        sampling.n,
-        sampling.max_tokens,
-        sampling.temperature,
-        sampling.top_p,
-        sampling.seed,  # backends derive each request's seed from its content (generate.request_seed)
-    )
-    if len(outputs) != len(jobs) or any(len(texts) != sampling.n for texts in outputs):
+def generate_and_count(
+    backend: GenerationBackend, requests: Sequence[Messages], sampling: SamplingConfig
+) -> tuple[list[list[str]], list[int | None]]:
+    """One batch's completions, lone surrogates replaced by U+FFFD, and their token counts: the one definition
+    of a generated batch, whether it is generated in this process or in a replica (:mod:`alphamed.recipe.replicas`)."""
+    outputs = [[_SURROGATE.sub("\ufffd", text) for text in texts] for texts in backend.generate(requests, sampling)]
+    return outputs, backend.count_tokens([text for texts in outputs for text in texts])
+
+
+def _generate_here(
+    backend: GenerationBackend, batches: Mapping[int, Sequence[_Job]], sampling: SamplingConfig
+) -> Iterator[BatchOutput]:
+    """The batches one after another in this process (a :class:`BatchDispatcher` spreads them instead)."""
+    for b, jobs in batches.items():
+        try:
+            outputs, counts = generate_and_count(backend, [job.prompt for job in jobs], sampling)
+        except GenerationError as err:
+            if err.request is None or not 0 <= err.request < len(jobs):
+                raise
+            raise err.naming(f"item {jobs[err.request].item.id!r}") from err
+        yield b, outputs, counts
+
+
+def _check_shape(outputs: Sequence[Sequence[str]], requests: int, backend: GenerationBackend, n: int, b: int) -> None:
+    if len(outputs) != requests or any(len(texts) != n for texts in outputs):
         shape = [len(texts) for texts in outputs]
         raise GenerationError(
-            f"backend {backend.name} returned {shape} completions for batch {batch} "
-            f"({len(jobs)} requests x n={sampling.n} expected)"
+            f"backend {backend.name} returned {shape} completions for batch {b} ({requests} requests x n={n} expected)"
         )
-    return outputs
 
 
 def run_items(
@@ -300,15 +338,22 @@ def run_items(
     for b in sorted(set(range(len(batches))) - set(todo)):
         for job in batches[b]:
             _check_reuse(job, done[job.item.id], sidecar)
+    invalid = 0  # responses holding U+FFFD: text the backend could not give as valid Unicode
     with (
         open(sidecar, "a", encoding="utf-8") as out,
         tqdm(total=len(jobs), initial=skipped, desc=desc, unit="item", dynamic_ncols=True) as bar,
     ):
         if skipped:
             bar.write(f"{sidecar}: resuming; {skipped} of {len(jobs)} items already done")
-        for b in todo:
-            outputs = _generate_batch(batches[b], backend, sampling, b)
-            counts = iter(backend.count_tokens([text for texts in outputs for text in texts]))
+        generated = (
+            backend.generate_batches({b: [job.prompt for job in batches[b]] for b in todo}, sampling)
+            if isinstance(backend, BatchDispatcher)
+            else _generate_here(backend, {b: batches[b] for b in todo}, sampling)
+        )
+        for b, outputs, token_counts in generated:  # in completion order: the sidecar is keyed by item id
+            _check_shape(outputs, len(batches[b]), backend, sampling.n, b)
+            invalid += sum("\ufffd" in text for texts in outputs for text in texts)
+            counts = iter(token_counts)
             results = [
                 _score(job, texts, [next(counts) for _ in texts])
                 for job, texts in zip(batches[b], outputs, strict=True)
@@ -318,6 +363,12 @@ def run_items(
             os.fsync(out.fileno())
             done.update((r.id, r) for r in results)
             bar.update(len(results))
+    if invalid:
+        tqdm.write(
+            f"{sidecar}: {invalid} response(s) held text that is not valid Unicode (lone surrogates, or bytes that "
+            "are not UTF-8); stored with U+FFFD in their place",
+            file=sys.stderr,
+        )
     return [done[job.item.id] for job in jobs]
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from alphamed.data_preprocess.cli_args import make_parser
-from alphamed.data_preprocess.parquet_io import write_json_atomic
+from alphamed.data_preprocess.parquet_io import write_json_atomic, write_text_atomic
 from alphamed.recipe.eval_report import BenchmarkMetrics, average_row, load_metrics, plot_accuracy
 
 #: ``results.json`` settings that change what a sampled answer is; a run that lacks one "did not record" it.
@@ -211,9 +211,7 @@ def compare(run_dirs: Sequence[str | Path], output_dir: str | Path, labels: Sequ
     out = Path(output_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     md_path = out / "compare.md"
-    md_path.write_text(
-        _markdown(runs, compare_table(runs, items_differ_in), warnings, items_differ_in), encoding="utf-8"
-    )
+    write_text_atomic(_markdown(runs, compare_table(runs, items_differ_in), warnings, items_differ_in), md_path)
     payload = {
         "comparable": not warnings,
         "warnings": warnings,

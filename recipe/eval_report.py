@@ -18,16 +18,19 @@ Scoring rule (the same for a stand-alone eval and a veRL validation dump):
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from alphamed.data_preprocess.parquet_io import write_json_atomic
+from alphamed.data_preprocess.parquet_io import read_json, write_json_atomic, write_jsonl_atomic, write_text_atomic
+from alphamed.recipe.engine import ItemResult
 from alphamed.recipe.protocols import denominator_section
+from alphamed.recipe.rendering import grouped_bars, markdown_table
+
+#: Results per benchmark, in report order.
+Results = Mapping[str, Sequence[ItemResult]]
 
 #: benchmarks whose official metric includes macro-F1 over the gold labels.
 MACRO_F1_BENCHMARKS = frozenset({"pubmedqa"})
@@ -60,50 +63,6 @@ def macro_f1(golds: Sequence[str], preds: Sequence[str | None]) -> float | None:
 
 
 @dataclass(frozen=True)
-class ScoredItem:
-    """One question with its sampled answers, as both the engine and a veRL dump deliver it."""
-
-    benchmark: str
-    id: str
-    prompt: Any
-    gold: str
-    responses: list[str]
-    pred_lenient: list[str | None]
-    pred_strict: list[str | None]
-    response_tokens: list[int | None]
-    prompt_style: str = ""
-
-    @property
-    def correct(self) -> list[bool]:
-        return [p == self.gold for p in self.pred_lenient]
-
-    @property
-    def correct_strict(self) -> list[bool]:
-        return [p == self.gold for p in self.pred_strict]
-
-    def to_json(self) -> dict[str, Any]:
-        row = asdict(self)
-        row["correct"] = self.correct
-        row["correct_strict"] = self.correct_strict
-        return row
-
-
-def scored_from_engine(benchmark: str, result: Any) -> ScoredItem:
-    """Adapt the engine's ``ItemResult`` (``pred`` = prompt style's mode) to the report's item."""
-    return ScoredItem(
-        benchmark=benchmark,
-        id=str(result.id),
-        prompt=result.prompt,
-        gold=result.gold,
-        responses=list(result.responses),
-        pred_lenient=list(result.pred_lenient),
-        pred_strict=list(result.pred),
-        response_tokens=list(result.response_tokens),
-        prompt_style=result.prompt_style,
-    )
-
-
-@dataclass(frozen=True)
 class BenchmarkMetrics:
     """The report's row for one benchmark (accuracies and rates are fractions in [0, 1])."""
 
@@ -125,28 +84,28 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _per_run_macro_f1(items: Sequence[ScoredItem], strict: bool) -> float | None:
+def _per_run_macro_f1(items: Sequence[ItemResult], strict: bool) -> float | None:
     """Mean over sample runs j of macro-F1 of every item's j-th answer (= plain macro-F1 when n = 1)."""
     runs = min(len(item.responses) for item in items)
     values = []
     for j in range(runs):
-        preds = [(item.pred_strict if strict else item.pred_lenient)[j] for item in items]
+        preds = [(item.pred if strict else item.pred_lenient)[j] for item in items]
         value = macro_f1([item.gold for item in items], preds)
         if value is not None:
             values.append(value)
     return _mean(values) if values else None
 
 
-def benchmark_metrics(benchmark: str, items: Sequence[ScoredItem]) -> BenchmarkMetrics:
+def benchmark_metrics(benchmark: str, items: Sequence[ItemResult]) -> BenchmarkMetrics:
     """Accuracy (+ Wilson CI over items), strict accuracy, invalid rates, mean tokens and macro-F1 if official."""
     if not items:
         raise ValueError(f"{benchmark}: no scored items to summarise")
-    per_item = [_mean([float(c) for c in item.correct]) for item in items]
-    per_item_strict = [_mean([float(c) for c in item.correct_strict]) for item in items]
+    per_item = [_mean([float(c) for c in item.correct_lenient]) for item in items]
+    per_item_strict = [_mean([float(c) for c in item.correct]) for item in items]
     accuracy = _mean(per_item)
     low, high = wilson_interval(accuracy, len(items))
     lenient = [p for item in items for p in item.pred_lenient]
-    strict = [p for item in items for p in item.pred_strict]
+    strict = [p for item in items for p in item.pred]
     tokens = [t for item in items for t in item.response_tokens]
     counted = [t for t in tokens if t is not None]
     official_f1 = benchmark in MACRO_F1_BENCHMARKS
@@ -166,12 +125,9 @@ def benchmark_metrics(benchmark: str, items: Sequence[ScoredItem]) -> BenchmarkM
     )
 
 
-def summarize(items: Sequence[ScoredItem]) -> list[BenchmarkMetrics]:
-    """One :class:`BenchmarkMetrics` per benchmark, in the order benchmarks first appear in ``items``."""
-    groups: dict[str, list[ScoredItem]] = {}
-    for item in items:
-        groups.setdefault(item.benchmark, []).append(item)
-    return [benchmark_metrics(name, group) for name, group in groups.items()]
+def summarize(results: Results) -> list[BenchmarkMetrics]:
+    """One :class:`BenchmarkMetrics` per benchmark, in the order of ``results``."""
+    return [benchmark_metrics(name, items) for name, items in results.items()]
 
 
 def average_row(metrics: Sequence[BenchmarkMetrics]) -> dict[str, float | int | None]:
@@ -200,15 +156,22 @@ def package_versions() -> dict[str, str]:
     return found
 
 
-def write_items_jsonl(items: Sequence[ScoredItem], path: Path) -> Path:
-    """One JSON line per question: prompt, responses, lenient and strict letters, gold, per-sample correctness."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        for item in items:
-            handle.write(json.dumps(item.to_json(), ensure_ascii=False, default=str) + "\n")
-    os.replace(tmp, path)
-    return path
+def item_row(benchmark: str, item: ItemResult) -> dict[str, Any]:
+    """One line of ``items.jsonl``. In the report *strict* is the prompt style's own mode (the training reward's
+    rule, ``ItemResult.pred``) and plain ``correct`` is lenient, as for the primary accuracy."""
+    return {
+        "benchmark": benchmark,
+        "id": str(item.id),
+        "prompt": item.prompt,
+        "gold": item.gold,
+        "responses": item.responses,
+        "pred_lenient": item.pred_lenient,
+        "pred_strict": item.pred,
+        "response_tokens": item.response_tokens,
+        "prompt_style": item.prompt_style,
+        "correct": item.correct_lenient,
+        "correct_strict": item.correct,
+    }
 
 
 def _pct(value: float | None) -> str:
@@ -219,27 +182,28 @@ def _tokens(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f}"
 
 
-def markdown_table(metrics: Sequence[BenchmarkMetrics]) -> str:
+METRIC_HEADER = (
+    "benchmark|n|accuracy % (lenient)|95% CI|strict %|invalid % (lenient)|invalid % (strict)|mean tokens|macro-F1 %"
+)
+
+
+def metrics_table(metrics: Sequence[BenchmarkMetrics]) -> str:
     """Benchmarks × metrics (percentages), with the unweighted average as the last row."""
-    lines = [
-        "| benchmark | n | accuracy % (lenient) | 95% CI | strict % | invalid % (lenient) | invalid % (strict) "
-        "| mean tokens | macro-F1 % |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    rows: list[list[str | None]] = []
     for m in metrics:
         ci = "n/a" if m.ci_low is None else f"{_pct(m.ci_low)}–{_pct(m.ci_high)}"
         f1 = "" if m.macro_f1 is None else _pct(m.macro_f1)
-        lines.append(
-            f"| {m.benchmark} | {m.n} | {_pct(m.accuracy)} | {ci} | {_pct(m.accuracy_strict)} "
-            f"| {_pct(m.invalid_rate)} | {_pct(m.invalid_rate_strict)} | {_tokens(m.mean_response_tokens)} | {f1} |"
+        rows.append(
+            [m.benchmark, str(m.n), _pct(m.accuracy), ci, _pct(m.accuracy_strict), _pct(m.invalid_rate)]
+            + [_pct(m.invalid_rate_strict), _tokens(m.mean_response_tokens), f1]
         )
     avg = average_row(metrics)
-    lines.append(
-        f"| **average ({avg['benchmarks']} benchmarks, unweighted)** | | **{_pct(avg['accuracy'])}** | "
-        f"| {_pct(avg['accuracy_strict'])} | {_pct(avg['invalid_rate'])} | {_pct(avg['invalid_rate_strict'])} "
-        f"| {_tokens(avg['mean_response_tokens'])} | |"
+    rows.append(
+        [f"**average ({avg['benchmarks']} benchmarks, unweighted)**", None, f"**{_pct(avg['accuracy'])}**", None]
+        + [_pct(avg["accuracy_strict"]), _pct(avg["invalid_rate"]), _pct(avg["invalid_rate_strict"])]
+        + [_tokens(avg["mean_response_tokens"]), None]
     )
-    return "\n".join(lines)
+    return markdown_table(METRIC_HEADER.split("|"), rows, numeric=True)
 
 
 def results_payload(metrics: Sequence[BenchmarkMetrics], run_info: Mapping[str, Any]) -> dict[str, Any]:
@@ -265,7 +229,7 @@ def _markdown_report(payload: Mapping[str, Any], metrics: Sequence[BenchmarkMetr
     lines = [
         f"# Evaluation: {payload.get('model', '?')}",
         "",
-        markdown_table(metrics),
+        metrics_table(metrics),
         "",
         "Accuracy uses lenient answer extraction; *strict* uses the prompt style's own rule (the training "
         "reward's). Invalid = no single answer letter could be read (counted wrong, never guessed). "
@@ -283,60 +247,46 @@ def _markdown_report(payload: Mapping[str, Any], metrics: Sequence[BenchmarkMetr
     return "\n".join(lines) + "\n"
 
 
+def _ci_span(m: BenchmarkMetrics) -> tuple[float, float]:
+    """The Wilson interval as percentage points below and above the accuracy (none known: no whisker)."""
+    low = m.accuracy if m.ci_low is None else m.ci_low
+    high = m.accuracy if m.ci_high is None else m.ci_high
+    return 100 * (m.accuracy - low), 100 * (high - m.accuracy)
+
+
 def plot_accuracy(runs: Mapping[str, Sequence[BenchmarkMetrics]], path: Path, title: str) -> Path:
-    """Grouped bars: accuracy per benchmark for each run, with Wilson 95% error bars (matplotlib, Agg)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Grouped bars: accuracy per benchmark for each run, with Wilson 95% error bars."""
     benchmarks = list(dict.fromkeys(m.benchmark for rows in runs.values() for m in rows))
-    width = 0.8 / max(1, len(runs))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(benchmarks) * max(1, len(runs)) ** 0.5 + 2), 4.5))
-    for r, (label, rows) in enumerate(runs.items()):
-        by_name = {m.benchmark: m for m in rows}
-        xs, heights, below, above = [], [], [], []
-        for b, name in enumerate(benchmarks):
-            m = by_name.get(name)
-            if m is None:
-                continue
-            xs.append(b - 0.4 + width * (r + 0.5))
-            heights.append(100 * m.accuracy)
-            below.append(100 * (m.accuracy - (m.ci_low if m.ci_low is not None else m.accuracy)))
-            above.append(100 * ((m.ci_high if m.ci_high is not None else m.accuracy) - m.accuracy))
-        ax.bar(xs, heights, width=width, yerr=[below, above], capsize=3, label=label)
-    ax.set_xticks(range(len(benchmarks)), benchmarks, rotation=20, ha="right")
-    ax.set_ylabel("accuracy % (lenient; Wilson 95% CI)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
-    ax.grid(axis="y", alpha=0.3)
-    if len(runs) > 1:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    heights = {label: {m.benchmark: 100 * m.accuracy for m in rows} for label, rows in runs.items()}
+    spans = {label: {m.benchmark: _ci_span(m) for m in rows} for label, rows in runs.items()}
+    return grouped_bars(
+        path,
+        benchmarks,
+        heights,
+        errors=spans,
+        title=title,
+        ylabel="accuracy % (lenient; Wilson 95% CI)",
+        figsize=(max(6.0, 1.3 * len(benchmarks) * max(1, len(runs)) ** 0.5 + 2), 4.5),
+        tick_rotation=20,
+        ylim=(0, 100),
+        grid=True,
+        legend=8 if len(runs) > 1 else None,
+    )
 
 
-def write_report(items: Sequence[ScoredItem], out_dir: str | Path, run_info: Mapping[str, Any]) -> dict[str, Path]:
+def write_report(results: Results, out_dir: str | Path, run_info: Mapping[str, Any]) -> dict[str, Path]:
     """Write ``items.jsonl``, ``results.json``, ``results.md`` and ``results.png`` under ``out_dir``."""
     out = Path(out_dir).expanduser()
-    metrics = summarize(items)
+    metrics = summarize(results)
     payload = results_payload(metrics, run_info)
     label = str(run_info.get("model", "model"))
+    rows = (item_row(benchmark, item) for benchmark, items in results.items() for item in items)
     return {
-        "items": write_items_jsonl(items, out / "items.jsonl"),
+        "items": write_jsonl_atomic(rows, out / "items.jsonl"),
         "json": write_json_atomic(payload, out / "results.json"),
-        "md": _write_text(out / "results.md", _markdown_report(payload, metrics)),
+        "md": write_text_atomic(_markdown_report(payload, metrics), out / "results.md"),
         "png": plot_accuracy({label: metrics}, out / "results.png", title=f"accuracy: {Path(label).name}"),
     }
-
-
-def _write_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def load_metrics(results_json: str | Path) -> tuple[dict[str, Any], list[BenchmarkMetrics]]:
@@ -346,7 +296,7 @@ def load_metrics(results_json: str | Path) -> tuple[dict[str, Any], list[Benchma
         path = path / "results.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no results.json (run `alphamed eval ... --output_dir` first)")
-    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload = read_json(path, "an alphamed results.json")
     try:
         rows = [BenchmarkMetrics(**payload["benchmarks"][name]) for name in payload["benchmark_order"]]
     except (KeyError, TypeError) as err:

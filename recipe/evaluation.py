@@ -14,30 +14,29 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT, EVAL_SPLITS
-from alphamed.recipe.engine import SidecarMismatchError, load_records, run_items
-from alphamed.recipe.eval_report import ScoredItem, scored_from_engine, write_report
+from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser
+from alphamed.recipe.engine import ItemResult, SidecarMismatchError, load_records, run_items, score_record
+from alphamed.recipe.eval_report import write_report
 from alphamed.recipe.generate import (
+    GenerationBackend,
     GenerationError,
     SamplingConfig,
     add_generation_args,
-    backend_from_args,
+    batch_size_from_args,
+    load_tokenizer,
+    open_backend,
     sampling_from_args,
+    token_counts,
+    warn_if_slow,
 )
 from alphamed.recipe.protocols import DEFAULT_PROTOCOL, PROTOCOLS, protocol_files, published_denominators
-from alphamed.recipe.verl_dump import (
-    DumpFormatError,
-    ReplayBackend,
-    dump_file,
-    match_dump,
-    read_dump,
-    write_skipped,
-)
+from alphamed.recipe.verl_dump import DumpFormatError, dump_file, match_dump, read_dump, write_skipped
 
 Labelled = list[tuple[str, Mapping[str, Any]]]
 
@@ -66,9 +65,10 @@ def load_benchmarks(
     max_samples: int | None,
     skip_missing: bool,
     protocol: str = DEFAULT_PROTOCOL,
+    seed: int = 0,
 ) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    """Records per benchmark (first ``max_samples`` of each; ``benchmarks`` None: all of the protocol's) and the
-    benchmarks skipped for a missing file."""
+    """Records per benchmark (a seeded sample of ``max_samples`` of each; ``benchmarks`` None: all of the
+    protocol's) and the benchmarks skipped for a missing file."""
     loaded: dict[str, list[dict[str, Any]]] = {}
     missing: list[str] = []
     for name, file in protocol_files(protocol, benchmarks).items():
@@ -84,54 +84,105 @@ def load_benchmarks(
             print(f"skipping {name}: {message}", file=sys.stderr)
             missing.append(name)
             continue
-        loaded[name] = load_records(path, max_samples)
+        loaded[name] = load_records(path, max_samples, seed)
+        if not loaded[name]:  # an empty benchmark would silently drop out of the average
+            raise ValueError(f"{path}: the {name} evaluation file has no rows; write it again with its converter")
     if not loaded:
-        raise MissingBenchmarkError(f"none of the benchmarks {', '.join(benchmarks)} has a file under {data_dir}")
+        names = ", ".join(benchmarks or PROTOCOLS[protocol])
+        raise MissingBenchmarkError(f"none of the benchmarks {names} has a file under {data_dir}")
     return loaded, missing
 
 
-def _settings(args: argparse.Namespace, sampling: SamplingConfig | None) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "data_dir": str(args.data_dir),
-        "max_samples": args.max_samples,
-        "protocol": args.protocol,
+def evaluate(
+    records: Mapping[str, Sequence[Mapping[str, Any]]],
+    backend: GenerationBackend,
+    sampling: SamplingConfig,
+    output_dir: str | Path,
+    *,
+    batch_size: int = 32,
+    model: str | None = None,
+    inputs: Mapping[str, Any] | None = None,
+    notes: Mapping[str, str] | None = None,
+    protocol: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Generate and score each benchmark's records (resumable: one sidecar per benchmark under
+    ``generations/``), then write the report into ``output_dir``.
+
+    ``model`` names the model in the report (default: the backend's); ``inputs`` says how the records were
+    chosen and leads the recorded settings; ``notes`` become report lines; ``protocol`` is the published
+    denominators the records follow (``protocols.published_denominators``), printed beside each n.
+    """
+    out = Path(output_dir).expanduser()
+    results = {
+        name: run_items(
+            rows, backend, sampling, out / "generations" / f"{name}.jsonl", batch_size=batch_size, desc=name
+        )
+        for name, rows in records.items()
     }
-    if sampling is not None:
-        settings.update(
-            backend=args.backend,
-            n=sampling.n,
-            max_tokens=sampling.max_tokens,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p,
-            seed=sampling.seed,
-            batch_size=args.batch_size,
-        )
-    return settings
+    settings = {**(inputs or {}), "backend": backend.name, **asdict(sampling), "batch_size": batch_size}
+    run_info = {"model": model or backend.model, "source": "generation", "settings": settings, "notes": notes or {}}
+    if protocol is not None:
+        run_info["protocol"] = protocol
+    return write_report(results, out, run_info)
 
 
-def evaluate(args: argparse.Namespace) -> dict[str, Path]:
-    """Generate and score every requested benchmark, then write the report into ``args.output_dir``."""
-    sampling = sampling_from_args(args)
-    loaded, missing = load_benchmarks(
-        args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol
-    )
-    backend = backend_from_args(args)
-    out = Path(args.output_dir).expanduser()
-    items: list[ScoredItem] = []
-    for name, records in loaded.items():
-        results = run_items(
-            records, backend, sampling, out / "generations" / f"{name}.jsonl", batch_size=args.batch_size, desc=name
+def score_verl_dump(
+    dump: Path,
+    labelled: Labelled,
+    output_dir: str | Path,
+    *,
+    tokenizer: str | None = None,
+    model: str | None = None,
+    matched_against: str | list[str] = "",
+    notes: Mapping[str, str] | None = None,
+    protocol: Mapping[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Score one veRL validation dump file against ``labelled`` questions (``(benchmark, record)``) with the
+    engine's :func:`score_record` and write the same report as a generating run.
+
+    ``tokenizer`` enables response token counts; ``matched_against`` says where the questions came from;
+    ``protocol`` as for :func:`evaluate` (when the questions are a protocol's files).
+    """
+    rows = read_dump(dump)
+    match = match_dump(rows, labelled)
+    out = Path(output_dir).expanduser()
+    if match.skipped:
+        write_skipped(match.skipped, out / "dump_unmatched.jsonl")
+        print(
+            f"{len(match.skipped)} of {len(rows)} dump rows not scored: {match.skip_counts} "
+            f"(listed in {out / 'dump_unmatched.jsonl'})",
+            file=sys.stderr,
         )
-        items.extend(scored_from_engine(name, result) for result in results)
-    notes = {"benchmarks skipped (file missing)": ", ".join(missing)} if missing else {}
+    if not match.records:
+        raise DumpFormatError(
+            f"{dump}: none of its {len(rows)} rows matched a benchmark question ({match.skip_counts}); were the "
+            "benchmark files written with the training run's prompt style? Pass its data.val_files as --val_files."
+        )
+    counter = load_tokenizer(tokenizer) if tokenizer else None
+    results: dict[str, list[ItemResult]] = {}
+    verl_scores: dict[str, list[float]] = {}
+    for (label, record), texts, scores in zip(match.records, match.responses, match.scores, strict=True):
+        results.setdefault(label, []).append(score_record(record, texts, token_counts(counter, texts)))
+        verl_scores.setdefault(label, []).extend(scores)
+    step = rows[0].extra.get("step") if rows else None
+    dump_notes = {
+        "dump rows": f"{len(rows)} read, {sum(len(r) for r in match.responses)} scored, "
+        f"not scored: {match.skip_counts or 'none'}",
+        "veRL reward mean per benchmark (dump 'score')": ", ".join(
+            f"{label} {sum(v) / len(v):.3f}" for label, v in verl_scores.items() if v
+        )
+        or "n/a",
+    }
     run_info = {
-        "model": args.model,
-        "source": "generation",
-        "settings": _settings(args, sampling),
-        "notes": notes,
-        "protocol": published_denominators(args.protocol, list(loaded)),
+        "model": model or str(dump),
+        "source": f"veRL validation dump {dump} (step {step})",
+        "settings": {"dump": str(dump), "step": step, "matched_against": matched_against},
+        "notes": {**dump_notes, **(notes or {})},
+        "dump": {"rows": len(rows), "skipped": match.skip_counts, "step": step},
     }
-    return write_report(items, out, run_info)
+    if protocol is not None:
+        run_info["protocol"] = protocol
+    return write_report(results, out, run_info)
 
 
 def _labelled_records(args: argparse.Namespace) -> tuple[Labelled, list[str]]:
@@ -142,71 +193,50 @@ def _labelled_records(args: argparse.Namespace) -> tuple[Labelled, list[str]]:
     return [(name, record) for name, records in loaded.items() for record in records], missing
 
 
-def score_verl_dump(args: argparse.Namespace) -> dict[str, Path]:
-    """Score one veRL validation dump against the benchmark questions and write the same report."""
-    path = dump_file(args.from_verl_dump, args.step)
-    rows = read_dump(path)
-    labelled, missing = _labelled_records(args)
-    match = match_dump(rows, labelled)
-    out = Path(args.output_dir).expanduser()
-    if match.skipped:
-        write_skipped(match.skipped, out / "dump_unmatched.jsonl")
-        print(
-            f"{len(match.skipped)} of {len(rows)} dump rows not scored: {match.skip_counts} "
-            f"(listed in {out / 'dump_unmatched.jsonl'})",
-            file=sys.stderr,
+def _skipped_note(missing: Sequence[str]) -> dict[str, str]:
+    return {"benchmarks skipped (file missing)": ", ".join(missing)} if missing else {}
+
+
+def _run(args: argparse.Namespace) -> dict[str, Path]:
+    """The command: flags to the library calls, bad input failing before a model loads."""
+    if args.from_verl_dump:
+        dump = dump_file(args.from_verl_dump, args.step)
+        labelled, missing = _labelled_records(args)
+        return score_verl_dump(
+            dump,
+            labelled,
+            args.output_dir,
+            tokenizer=args.tokenizer,
+            model=args.model,
+            matched_against=args.val_files or str(args.data_dir),
+            notes=_skipped_note(missing),
+            # matched against a protocol's files: its denominators apply
+            protocol=None
+            if args.val_files
+            else published_denominators(args.protocol, list(dict.fromkeys(label for label, _ in labelled))),
         )
-    if not match.records:
-        raise DumpFormatError(
-            f"{path}: none of its {len(rows)} rows matched a benchmark question ({match.skip_counts}); were the "
-            "benchmark files written with the training run's prompt style? Pass its data.val_files as --val_files."
+    sampling = sampling_from_args(args)
+    loaded, missing = load_benchmarks(
+        args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol, args.seed
+    )
+    with open_backend(args) as backend:
+        batch_size = batch_size_from_args(args, backend)
+        warn_if_slow(backend, [len(records) for records in loaded.values()], sampling, batch_size)
+        return evaluate(
+            loaded,
+            backend,
+            sampling,
+            args.output_dir,
+            batch_size=batch_size,
+            model=args.model,
+            inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples, "protocol": args.protocol},
+            notes=_skipped_note(missing),
+            protocol=published_denominators(args.protocol, list(loaded)),
         )
-    groups: dict[tuple[str, int], list[int]] = {}
-    for position, ((label, _), texts) in enumerate(zip(match.records, match.responses, strict=True)):
-        groups.setdefault((label, len(texts)), []).append(position)
-    items: list[ScoredItem] = []
-    with tempfile.TemporaryDirectory(prefix="alphamed_dump_") as scratch:
-        for (label, n), positions in groups.items():
-            records = [match.records[p][1] for p in positions]
-            backend = ReplayBackend(
-                str(path), [r["prompt"] for r in records], [match.responses[p] for p in positions], args.tokenizer
-            )
-            sampling = SamplingConfig(n=n, max_tokens=1, temperature=0.0, top_p=1.0, seed=0)
-            sidecar = Path(scratch) / f"{label}_n{n}.jsonl"
-            results = run_items(records, backend, sampling, sidecar, batch_size=args.batch_size, desc=label)
-            items.extend(scored_from_engine(label, result) for result in results)
-    step = rows[0].extra.get("step") if rows else None
-    verl_scores = {}
-    for (label, _), scores in zip(match.records, match.scores, strict=True):
-        verl_scores.setdefault(label, []).extend(scores)
-    notes: dict[str, Any] = {
-        "dump rows": f"{len(rows)} read, {sum(len(r) for r in match.responses)} scored, "
-        f"not scored: {match.skip_counts or 'none'}",
-        "veRL reward mean per benchmark (dump 'score')": ", ".join(
-            f"{label} {sum(v) / len(v):.3f}" for label, v in verl_scores.items() if v
-        )
-        or "n/a",
-    }
-    if missing:
-        notes["benchmarks skipped (file missing)"] = ", ".join(missing)
-    run_info = {
-        "model": args.model or str(path),
-        "source": f"veRL validation dump {path} (step {step})",
-        "settings": {"dump": str(path), "step": step, "matched_against": args.val_files or str(args.data_dir)},
-        "notes": notes,
-        "dump": {"rows": len(rows), "skipped": match.skip_counts, "step": step},
-    }
-    if not args.val_files:  # matched against a protocol's files: its denominators apply
-        run_info["protocol"] = published_denominators(
-            args.protocol, list(dict.fromkeys(label for label, _ in labelled))
-        )
-    return write_report(items, out, run_info)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="alphamed eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = make_parser("alphamed eval", __doc__)
     parser.add_argument(
         "--benchmarks",
         type=parse_benchmarks,
@@ -223,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--data_dir", default=DEFAULT_DATA_ROOT, help="root the converters wrote their parquet to")
     parser.add_argument("--output_dir", required=True, help="where items.jsonl and results.* are written")
-    parser.add_argument("--max_samples", type=int, default=None, help="first N items of each benchmark (quick look)")
+    add_max_samples_arg(parser)
     parser.add_argument("--skip_missing", action="store_true", help="skip (and report) benchmarks without a file")
     dump = parser.add_argument_group("scoring a veRL validation dump instead of generating")
     dump.add_argument("--from_verl_dump", default=None, help="trainer.validation_data_dir, or one <step>.jsonl in it")
@@ -237,13 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.max_samples is not None and args.max_samples < 1:
-        raise SystemExit(f"alphamed eval: --max_samples must be >= 1, got {args.max_samples}")
     try:
-        paths = score_verl_dump(args) if args.from_verl_dump else evaluate(args)
+        paths = _run(args)
     except (FileNotFoundError, DumpFormatError, SidecarMismatchError, ValueError, GenerationError, ImportError) as err:
         print(f"alphamed eval: error: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("alphamed eval: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
     print((Path(args.output_dir).expanduser() / "results.md").read_text(encoding="utf-8"))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alphamed.recipe.generate import token_counts
+from alphamed.data_preprocess.parquet_io import write_jsonl_atomic
 
 #: Keys veRL 0.9.1 writes in every dump line (``_write_generations``); ``score`` and ``step`` are read if present.
 REQUIRED_FIELDS = ("input", "output", "gts")
@@ -191,60 +191,7 @@ def match_dump(rows: Sequence[DumpRow], labelled: Sequence[tuple[str, Mapping[st
     return match
 
 
-class ReplayBackend:
-    """A generation backend that answers each prompt with the responses a veRL dump recorded for it.
-
-    Scoring a dump then goes through the one engine (``run_items``): same extraction, same result rows.
-    """
-
-    name = "verl_dump"
-
-    def __init__(
-        self,
-        source: str,
-        prompts: Sequence[Sequence[Mapping[str, str]]],
-        responses: Sequence[list[str]],
-        tokenizer: str | None = None,
-    ):
-        self.model = source
-        self._responses: dict[str, list[str]] = {}
-        for prompt, texts in zip(prompts, responses, strict=True):
-            key = self._key(prompt)
-            if key in self._responses:
-                raise ValueError(f"{source}: two questions share one prompt; their dumped answers cannot be told apart")
-            self._responses[key] = list(texts)
-        self._tokenizer = None
-        if tokenizer:
-            from transformers import AutoTokenizer
-
-            self._tokenizer = AutoTokenizer.from_pretrained(tokenizer)
-
-    @staticmethod
-    def _key(messages: Sequence[Mapping[str, str]]) -> str:
-        return json.dumps([[m["role"], m["content"]] for m in messages], ensure_ascii=False)
-
-    def generate(
-        self, requests: Sequence[Sequence[Mapping[str, str]]], n: int, max_tokens: int, temperature: float,
-        top_p: float, seed: int,
-    ) -> list[list[str]]:
-        """The recorded responses; the sampling arguments are those of the training run, not ours."""
-        replies = []
-        for messages in requests:
-            recorded = self._responses[self._key(messages)]
-            if len(recorded) != n:
-                raise ValueError(f"the dump holds {len(recorded)} responses for a prompt, {n} were asked for")
-            replies.append(recorded)
-        return replies
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int | None]:
-        return token_counts(self._tokenizer, texts)
-
-
 def write_skipped(skipped: Sequence[tuple[str, DumpRow]], path: Path) -> Path:
     """The rows that were not scored, one JSON line each, with the reason and their place in the dump."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as handle:
-        for reason, row in skipped:
-            entry = {"reason": reason, "file": row.file, "line": row.line, "gts": row.gts, "input": row.input}
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
-    return path
+    rows = [{"reason": reason, "file": r.file, "line": r.line, "gts": r.gts, "input": r.input} for reason, r in skipped]
+    return write_jsonl_atomic(rows, path)

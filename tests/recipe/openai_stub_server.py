@@ -3,9 +3,10 @@
 It is the counterpart under test, not a stand-in for our code: the backend talks to it through the real
 ``openai`` client over a real socket. Each incoming ``/v1/chat/completions`` request takes the next action
 from ``script`` (``"ok"`` once the script is empty): an HTTP status (429, 500, 401, 404, ...), a delay longer
-than the client's timeout, a malformed body, a reply with no choices, a null content, or fewer choices than
-asked. Successful replies are deterministic functions of the request (messages, n, seed), so tests can check
-that each completion landed at the right request and sample position.
+than the client's timeout, a malformed body, a reply with no choices, a null content, fewer choices than
+asked, or a content holding a lone surrogate escape or bytes that are not UTF-8. Successful replies are
+deterministic functions of the request (messages, n, seed), so tests can check that each completion landed at
+the right request and sample position.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from collections import deque
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+#: What the broken-text actions append to each completion (``invalid_bytes``: the mark becomes raw 0xFF 0xFE).
+BROKEN = {"lone_surrogate": " \ud83d", "invalid_bytes": " <not-utf8>"}
+BROKEN_MARK = b"<not-utf8>"
 
 
 def scripted_text(body: dict[str, Any], choice: int) -> str:
@@ -100,7 +105,9 @@ class StubOpenAIServer:
                         "index": i,
                         "message": {
                             "role": "assistant",
-                            "content": None if action == "null_content" else scripted_text(body, i),
+                            "content": None
+                            if action == "null_content"
+                            else scripted_text(body, i) + BROKEN.get(action, ""),
                         },
                         "finish_reason": "stop",
                     }
@@ -113,6 +120,7 @@ class StubOpenAIServer:
                     "model": body.get("model"),
                     "choices": choices,
                 }
-                self._send(200, reply)
+                raw = json.dumps(reply).encode()  # ASCII: a lone surrogate is sent as its \\udXXX escape
+                self._send(200, None, raw=raw.replace(BROKEN_MARK, b"\xff\xfe") if action == "invalid_bytes" else raw)
 
         return Handler

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from alphamed.data_preprocess.cli_args import sample_in_order
 from alphamed.data_preprocess.parquet_io import write_records_parquet
 from alphamed.data_preprocess.schema import McqItem, to_verl_record
 from alphamed.recipe.engine import (
@@ -21,7 +22,7 @@ from alphamed.recipe.engine import (
     score_record,
     sidecar_meta_path,
 )
-from alphamed.recipe.generate import HfBackend, build_backend
+from alphamed.recipe.generate import GenerationError, HfBackend, build_backend
 from tests.conftest import REPO_ROOT
 from tests.recipe.openai_stub_server import StubOpenAIServer
 
@@ -50,9 +51,9 @@ class CountingHf(HfBackend):
 
     calls: list[int]
 
-    def generate(self, requests, n, max_tokens, temperature, top_p, seed):
+    def generate(self, requests, sampling):
         self.calls.append(len(requests))
-        return super().generate(requests, n, max_tokens, temperature, top_p, seed)
+        return super().generate(requests, sampling)
 
 
 @pytest.fixture(scope="module")
@@ -229,10 +230,16 @@ def test_item_result_round_trips_and_names_missing_fields(reference: list[dict])
         ItemResult.from_json({k: v for k, v in reference[0].items() if k != "responses"})
 
 
-def test_load_records_reads_parquet_and_keeps_the_first_rows(tmp_path) -> None:
+def test_load_records_reads_parquet_and_samples_each_file_as_prepare_does(tmp_path) -> None:
     path = write_records_parquet(_records(5), tmp_path / "test.parquet")
-    assert [r["extra_info"]["id"] for r in load_records(path)] == [f"q{i}" for i in range(5)]
-    assert [r["extra_info"]["id"] for r in load_records([path], max_samples=2)] == ["q0", "q1"]
+    ids = [f"q{i}" for i in range(5)]
+    assert [r["extra_info"]["id"] for r in load_records(path)] == ids
+    for seed in (0, 1):
+        sampled = [r["extra_info"]["id"] for r in load_records([path], max_samples=2, seed=seed)]
+        assert sampled == sample_in_order(ids, 2, seed)  # prepare's draw, in file order
+        assert len(sampled) == 2 and sampled == sorted(sampled, key=ids.index)
+    twice = [r["extra_info"]["id"] for r in load_records([path, path], max_samples=2)]
+    assert twice == sample_in_order(ids, 2, 0) * 2  # per file, not over the concatenation
     with pytest.raises(FileNotFoundError, match="no such parquet file"):
         load_records(tmp_path / "missing.parquet")
 
@@ -257,3 +264,33 @@ def test_score_record_scores_outside_responses_like_run_items() -> None:
     assert tagged.response_tokens == [None, None]
     with pytest.raises(ValueError, match="2 responses but 1 token counts"):
         score_record(alphamed, ["a", "b"], [1])
+
+
+@pytest.mark.parametrize("text", ['{"format": 2, "backe', "[1, 2]", "\udcff"])
+def test_a_truncated_settings_file_is_an_error_naming_it(text, hf: CountingHf, tmp_path) -> None:
+    sidecar = tmp_path / "s.jsonl"
+    sidecar_meta_path(sidecar).write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError, match=rf"{sidecar_meta_path(sidecar)}: not the settings of its sidecar"):
+        run_items(_records(1), hf, SAMPLING, sidecar)
+
+
+def test_text_that_is_not_valid_unicode_is_stored_with_replacement_characters(tmp_path, capsys) -> None:
+    """A lone surrogate escape or non-UTF-8 bytes in a server's reply never stop a run: U+FFFD, counted."""
+    sidecar = tmp_path / "s.jsonl"
+    with StubOpenAIServer(script=["lone_surrogate", "invalid_bytes"]) as server:
+        backend = build_backend("openai", "served", base_url=server.base_url, max_concurrency=1)
+        sampling = SamplingConfig(n=1, max_tokens=6, temperature=1.0, top_p=1.0, seed=11)
+        results = run_items(_records(3), backend, sampling, sidecar)
+    assert [r.responses[0].endswith("\ufffd") for r in results] == [True, True, False]
+    assert "\ud83d" not in results[0].responses[0] and "<not-utf8>" not in results[1].responses[0]
+    assert [r.pred_lenient for r in results] == [["A"], ["A"], ["A"]]  # the answer before the bad text still reads
+    assert [r.to_json() for r in read_sidecar(sidecar).values()] == [r.to_json() for r in results]
+    assert "2 response(s) held text that is not valid Unicode" in capsys.readouterr().err
+
+
+def test_a_failing_request_is_named_by_its_item_id(tmp_path) -> None:
+    with StubOpenAIServer(script=["ok", 401]) as server:
+        backend = build_backend("openai", "served", base_url=server.base_url, max_concurrency=1)
+        with pytest.raises(GenerationError, match=r"model 'served', item 'q1': the server refused") as info:
+            run_items(_records(2), backend, SAMPLING, tmp_path / "s.jsonl")
+    assert "request 1" not in str(info.value)

@@ -8,29 +8,33 @@ import matplotlib.image
 import pytest
 
 from alphamed.recipe.cli import main as cli_main
+from alphamed.recipe.engine import ItemResult
 from alphamed.recipe.eval_compare import compare
-from alphamed.recipe.eval_report import ScoredItem, write_report
+from alphamed.recipe.eval_report import write_report
 from tests.recipe.eval_fixtures import png_size
 
 GREEDY = {"n": 1, "temperature": 0.0, "top_p": 1.0, "max_tokens": 2048, "seed": 0, "max_samples": None}
 
 
 def _run(out, model: str, correct: dict[str, list[bool]], settings=GREEDY, style="alphamed", first_id=0, **info):
-    items = [
-        ScoredItem(
-            benchmark=name,
-            id=f"{name}-{first_id + i}",
-            prompt=[{"role": "user", "content": "q"}],
-            gold="A",
-            responses=["r"],
-            pred_lenient=["A" if ok else "B"],
-            pred_strict=["A" if ok else None],
-            response_tokens=[10],
-            prompt_style=style,
-        )
+    items = {
+        name: [
+            ItemResult(
+                id=f"{name}-{first_id + i}",
+                data_source=name,
+                gold="A",
+                prompt_style=style,
+                prompt=[{"role": "user", "content": "q"}],
+                responses=["r"],
+                pred=["A" if ok else None],
+                pred_lenient=["A" if ok else "B"],
+                correct=[ok],
+                response_tokens=[10],
+            )
+            for i, ok in enumerate(flags)
+        ]
         for name, flags in correct.items()
-        for i, ok in enumerate(flags)
-    ]
+    }
     write_report(items, out, {"model": model, "source": "generation", "settings": settings, **info})
     return out
 

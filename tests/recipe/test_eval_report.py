@@ -10,19 +10,15 @@ import matplotlib.image
 import pytest
 
 from alphamed.data_preprocess.schema import to_verl_record
-from alphamed.recipe.engine import run_items
+from alphamed.recipe.engine import ItemResult, score_record
 from alphamed.recipe.eval_report import (
-    ScoredItem,
     benchmark_metrics,
     load_metrics,
     macro_f1,
-    scored_from_engine,
     summarize,
     wilson_interval,
     write_report,
 )
-from alphamed.recipe.generate import SamplingConfig
-from alphamed.recipe.verl_dump import ReplayBackend
 from tests.recipe.eval_fixtures import benchmark_items, png_size
 
 
@@ -73,40 +69,36 @@ PLANTED = [
 ]
 
 
-def _planted_results(tmp_path, n_items: int = 10):
+def _planted_results(n_items: int = 10) -> list[ItemResult]:
     base = benchmark_items()["medqa"][0]
     items = [base.__class__(**{**base.__dict__, "id": f"q{i}", "answer": "A"}) for i in range(n_items)]
     records = [to_verl_record(item, "alphamed", i) for i, item in enumerate(items)]
-    # The same question text for all ten, so each gets its own prompt through a distinct question suffix.
-    for i, record in enumerate(records):
-        record["prompt"][-1]["content"] += f" (case {i})"
-    backend = ReplayBackend("planted", [r["prompt"] for r in records], [[text] for text in PLANTED])
-    sampling = SamplingConfig(n=1, max_tokens=1, temperature=0.0, top_p=1.0, seed=0)
-    return run_items(records, backend, sampling, tmp_path / "sidecar.jsonl", batch_size=4)
+    return [score_record(record, [text]) for record, text in zip(records, PLANTED, strict=True)]
 
 
-def test_planted_responses_give_known_accuracies(tmp_path) -> None:
-    results = _planted_results(tmp_path)
-    metrics = benchmark_metrics("medqa", [scored_from_engine("medqa", r) for r in results])
+def test_planted_responses_give_known_accuracies() -> None:
+    metrics = benchmark_metrics("medqa", _planted_results())
     assert metrics.n == 10
     assert metrics.accuracy == pytest.approx(0.8)  # 7 boxed + "The answer is (A)."
     assert metrics.accuracy_strict == pytest.approx(0.7)
     assert metrics.invalid_rate == pytest.approx(0.1)
     assert metrics.invalid_rate_strict == pytest.approx(0.2)
     assert (metrics.ci_low, metrics.ci_high) == pytest.approx((0.4902, 0.9433), abs=1e-4)
-    assert metrics.mean_response_tokens is None  # the replay backend was given no tokenizer
+    assert metrics.mean_response_tokens is None  # no token counts were given
     assert metrics.macro_f1 is None  # only PubMedQA's official metric includes it
 
 
-def _item(benchmark: str, gold: str, preds: list[str | None], tokens: int | None = 5) -> ScoredItem:
-    return ScoredItem(
-        benchmark=benchmark,
+def _item(benchmark: str, gold: str, preds: list[str | None], tokens: int | None = 5) -> ItemResult:
+    return ItemResult(
         id=f"{benchmark}-{gold}-{len(preds)}-{preds}",
-        prompt=[{"role": "user", "content": "q"}],
+        data_source=benchmark,
         gold=gold,
+        prompt_style="alphamed",
+        prompt=[{"role": "user", "content": "q"}],
         responses=[f"\\boxed{{{p}}}" for p in preds],
+        pred=preds,
         pred_lenient=preds,
-        pred_strict=preds,
+        correct=[p == gold for p in preds],
         response_tokens=[tokens] * len(preds),
     )
 
@@ -136,7 +128,10 @@ def test_unknown_token_counts_are_reported_as_unknown() -> None:
 
 
 def test_report_files_are_written_and_read_back(tmp_path) -> None:
-    items = [_item("medqa", "A", ["A"]), _item("medqa", "B", ["A"]), _item("pubmedqa", "C", ["C"])]
+    items = {
+        "medqa": [_item("medqa", "A", ["A"]), _item("medqa", "B", ["A"])],
+        "pubmedqa": [_item("pubmedqa", "C", ["C"])],
+    }
     paths = write_report(items, tmp_path / "run", {"model": "planted", "source": "test", "settings": {"n": 1}})
     payload = json.loads(paths["json"].read_text())
     assert payload["benchmarks"]["medqa"]["accuracy"] == 0.5

@@ -82,3 +82,16 @@ def test_benchmark_names_are_checked() -> None:
     assert parse_benchmarks("pubmedqa, medqa,medqa") == ["pubmedqa", "medqa"]
     with pytest.raises(Exception, match="unknown benchmark"):
         parse_benchmarks("medqa,mmlu")
+
+
+def test_an_empty_benchmark_file_is_an_error_naming_it(tmp_path, tiny_model_dir, capsys) -> None:
+    import pyarrow.parquet as pq
+
+    data_dir = write_benchmark_dir(tmp_path / "data", only=("medqa", "pubmedqa"))
+    empty = benchmark_path(data_dir, "pubmedqa")
+    pq.write_table(pq.read_table(empty).slice(0, 0), empty)  # the converters' schema, no rows
+    out = tmp_path / "eval"
+    assert eval_main(_argv(tiny_model_dir, data_dir, out, "--benchmarks", "medqa,pubmedqa")) == 1
+    err = capsys.readouterr().err
+    assert f"{empty}: the pubmedqa evaluation file has no rows" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "generations").exists()  # refused before any generation

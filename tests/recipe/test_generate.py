@@ -7,21 +7,28 @@ import importlib.util
 import logging
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 
 from alphamed.recipe.generate import (
+    BATCH_SIZE,
+    CPU_BATCH_SIZE,
+    SLOW_RUN_S,
     GenerationBackend,
     GenerationError,
     HfBackend,
     SamplingConfig,
     add_generation_args,
     backend_from_args,
+    batch_size_from_args,
     build_backend,
     derive_seed,
+    load_tokenizer,
     request_seed,
     sampling_from_args,
+    warn_if_slow,
 )
 from tests.conftest import REPO_ROOT
 from tests.recipe.openai_stub_server import StubOpenAIServer, scripted_text
@@ -42,7 +49,7 @@ def hf(tiny_model_dir) -> HfBackend:
 
 
 def test_hf_returns_n_samples_per_request_in_order(hf: HfBackend) -> None:
-    out = hf.generate(CHATS, n=3, max_tokens=6, temperature=1.0, top_p=1.0, seed=0)
+    out = hf.generate(CHATS, SamplingConfig(n=3, max_tokens=6, temperature=1.0, top_p=1.0, seed=0))
     assert [len(samples) for samples in out] == [3, 3, 3]
     assert all(isinstance(text, str) for samples in out for text in samples)
     # each request's samples are its own: generating request 1 alone under the same seed is not required to
@@ -52,16 +59,16 @@ def test_hf_returns_n_samples_per_request_in_order(hf: HfBackend) -> None:
 
 
 def test_hf_same_seed_same_text_other_seed_other_text(hf: HfBackend) -> None:
-    first = hf.generate(CHATS, n=2, max_tokens=8, temperature=1.0, top_p=0.95, seed=7)
-    again = hf.generate(CHATS, n=2, max_tokens=8, temperature=1.0, top_p=0.95, seed=7)
-    other = hf.generate(CHATS, n=2, max_tokens=8, temperature=1.0, top_p=0.95, seed=8)
+    first = hf.generate(CHATS, SamplingConfig(n=2, max_tokens=8, temperature=1.0, top_p=0.95, seed=7))
+    again = hf.generate(CHATS, SamplingConfig(n=2, max_tokens=8, temperature=1.0, top_p=0.95, seed=7))
+    other = hf.generate(CHATS, SamplingConfig(n=2, max_tokens=8, temperature=1.0, top_p=0.95, seed=8))
     assert first == again
     assert first != other
 
 
 def test_hf_greedy_ignores_seed_and_repeats_the_decode(hf: HfBackend) -> None:
-    greedy = hf.generate(CHATS, n=3, max_tokens=8, temperature=0.0, top_p=1.0, seed=1)
-    assert greedy == hf.generate(CHATS, n=3, max_tokens=8, temperature=0.0, top_p=1.0, seed=99)
+    greedy = hf.generate(CHATS, SamplingConfig(n=3, max_tokens=8, temperature=0.0, top_p=1.0, seed=1))
+    assert greedy == hf.generate(CHATS, SamplingConfig(n=3, max_tokens=8, temperature=0.0, top_p=1.0, seed=99))
     assert all(len(set(samples)) == 1 for samples in greedy)
 
 
@@ -69,7 +76,7 @@ def test_hf_leaves_the_callers_rng_alone(hf: HfBackend) -> None:
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    hf.generate(CHATS[:1], n=2, max_tokens=4, temperature=1.0, top_p=1.0, seed=5)
+    hf.generate(CHATS[:1], SamplingConfig(n=2, max_tokens=4, temperature=1.0, top_p=1.0, seed=5))
     assert torch.equal(torch.rand(3), expected)
 
 
@@ -83,12 +90,14 @@ def test_hf_refuses_a_tokenizer_without_chat_template(tiny_model_dir) -> None:
     backend = HfBackend(str(tiny_model_dir), device="cpu")
     backend.tokenizer.chat_template = None
     with pytest.raises(ValueError, match="no chat template"):
-        backend.generate(CHATS, n=1, max_tokens=2, temperature=0.0, top_p=1.0, seed=0)
+        backend.generate(CHATS, SamplingConfig(n=1, max_tokens=2, temperature=0.0, top_p=1.0, seed=0))
 
 
 def test_hf_bad_model_path_and_dtype_are_clear(tmp_path, tiny_model_dir) -> None:
-    with pytest.raises(ValueError, match="cannot load a tokenizer"):
+    with pytest.raises(ValueError, match=f"{tmp_path / 'nowhere'}: no such model folder"):
         HfBackend(str(tmp_path / "nowhere"), device="cpu")
+    with pytest.raises(ValueError, match="cannot load a tokenizer from .*x/y/z'.*no such model folder"):
+        load_tokenizer("x/y/z")
     with pytest.raises(ValueError, match="unknown --dtype"):
         HfBackend(str(tiny_model_dir), device="cpu", dtype="float7")
 
@@ -159,13 +168,15 @@ def test_generate_module_runs_as_a_script(tiny_model_dir) -> None:
 
 
 def _openai(server: StubOpenAIServer, **options):
-    defaults = {"base_url": server.base_url, "backoff_base": 0.02, "backoff_max": 0.5, "max_retries": 3}
+    defaults = {"base_url": server.base_url, "max_retries": 3}
     return build_backend("openai", "served-model", **{**defaults, **options})
 
 
 def test_openai_returns_n_completions_per_request_in_order() -> None:
     with StubOpenAIServer() as server:
-        out = _openai(server, max_concurrency=4).generate(CHATS, n=2, max_tokens=5, temperature=0.7, top_p=0.9, seed=3)
+        out = _openai(server, max_concurrency=4).generate(
+            CHATS, SamplingConfig(n=2, max_tokens=5, temperature=0.7, top_p=0.9, seed=3)
+        )
     assert len(server.requests) == 3
     for chat, samples in zip(CHATS, out, strict=True):
         body = {"messages": chat, "seed": request_seed(3, chat)}
@@ -185,7 +196,7 @@ def test_openai_retries_transient_failures_with_backoff(failure, caplog) -> None
     caplog.set_level(logging.WARNING)
     with StubOpenAIServer(script=[failure, failure], delay_s=1.0) as server:
         backend = _openai(server, request_timeout=0.3)
-        [samples] = backend.generate(CHATS[:1], n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+        [samples] = backend.generate(CHATS[:1], SamplingConfig(n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0))
     assert len(server.requests) == 3
     assert samples == [scripted_text({"messages": CHATS[0], "seed": request_seed(0, CHATS[0])}, 0)]
     gaps = [b - a for a, b in zip(server.times, server.times[1:], strict=False)]
@@ -197,7 +208,9 @@ def test_openai_retries_transient_failures_with_backoff(failure, caplog) -> None
 def test_openai_gives_up_after_max_retries_naming_the_request() -> None:
     with StubOpenAIServer(script=[500] * 10) as server:
         with pytest.raises(GenerationError, match=r"request 0: gave up after 3 attempts"):
-            _openai(server, max_retries=2).generate(CHATS[:1], n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+            _openai(server, max_retries=2).generate(
+                CHATS[:1], SamplingConfig(n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+            )
     assert len(server.requests) == 3
 
 
@@ -205,7 +218,7 @@ def test_openai_gives_up_after_max_retries_naming_the_request() -> None:
 def test_openai_auth_and_not_found_fail_at_once(status, hint) -> None:
     with StubOpenAIServer(script=[status] * 5) as server:
         with pytest.raises(GenerationError, match=f"HTTP {status}") as info:
-            _openai(server).generate(CHATS[:1], n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+            _openai(server).generate(CHATS[:1], SamplingConfig(n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0))
     assert hint in str(info.value)
     assert len(server.requests) == 1
 
@@ -213,7 +226,9 @@ def test_openai_auth_and_not_found_fail_at_once(status, hint) -> None:
 def test_openai_stops_sending_after_a_fatal_error() -> None:
     with StubOpenAIServer(script=[401] * 20) as server:
         with pytest.raises(GenerationError, match="HTTP 401"):
-            _openai(server, max_concurrency=1).generate(CHATS * 5, n=1, max_tokens=5, temperature=1, top_p=1, seed=0)
+            _openai(server, max_concurrency=1).generate(
+                CHATS * 5, SamplingConfig(n=1, max_tokens=5, temperature=1, top_p=1, seed=0)
+            )
     assert len(server.requests) <= 2  # the queued requests were dropped, not sent
 
 
@@ -221,7 +236,7 @@ def test_openai_wrong_url_is_a_clear_404(tmp_path) -> None:
     with StubOpenAIServer() as server:
         backend = _openai(server, base_url=server.base_url.removesuffix("/v1") + "/v2")
         with pytest.raises(GenerationError, match="check --base_url"):
-            backend.generate(CHATS[:1], n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+            backend.generate(CHATS[:1], SamplingConfig(n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0))
 
 
 @pytest.mark.parametrize("reply", ["malformed_json", "no_choices"])
@@ -229,20 +244,22 @@ def test_openai_malformed_reply_is_an_error_naming_the_request(reply) -> None:
     with StubOpenAIServer(script=["ok", reply]) as server:
         with pytest.raises(GenerationError, match=r"request 1: malformed reply"):
             _openai(server, max_concurrency=1).generate(
-                CHATS[:2], n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0
+                CHATS[:2], SamplingConfig(n=1, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
             )
     assert len(server.requests) == 2  # not retried
 
 
 def test_openai_null_content_counts_as_an_empty_response() -> None:
     with StubOpenAIServer(script=["null_content"]) as server:
-        out = _openai(server).generate(CHATS[:1], n=2, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+        out = _openai(server).generate(CHATS[:1], SamplingConfig(n=2, max_tokens=5, temperature=1.0, top_p=1.0, seed=0))
     assert out == [["", ""]]
 
 
 def test_openai_tops_up_when_the_server_returns_fewer_choices() -> None:
     with StubOpenAIServer(script=[("fewer_choices", 1)]) as server:
-        [samples] = _openai(server).generate(CHATS[:1], n=3, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+        [samples] = _openai(server).generate(
+            CHATS[:1], SamplingConfig(n=3, max_tokens=5, temperature=1.0, top_p=1.0, seed=0)
+        )
     assert [r["n"] for r in server.requests] == [3, 1, 1]
     assert len({r["seed"] for r in server.requests}) == 3
     assert len(set(samples)) == 3
@@ -252,3 +269,41 @@ def test_openai_token_counts_need_a_tokenizer(tiny_model_dir) -> None:
     with StubOpenAIServer() as server:
         assert _openai(server).count_tokens(["The answer is A", "B"]) == [None, None]
         assert _openai(server, tokenizer=str(tiny_model_dir)).count_tokens(["The answer is A"])[0] > 0
+
+
+@pytest.mark.timeout(60)  # unchecked, the hub client retries for about a minute before failing
+def test_a_hub_id_that_cannot_be_fetched_fails_fast(monkeypatch) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(
+        ValueError, match=r"alphamed-tests/not-cached: .*not in the Hugging Face cache \(HF_HUB_OFFLINE"
+    ):
+        HfBackend("alphamed-tests/not-cached", device="cpu")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(
+        ValueError, match=r"http://127.0.0.1:9 cannot be reached .*hf download alphamed-tests/not-cached"
+    ):
+        HfBackend("alphamed-tests/not-cached", device="cpu")
+    assert time.monotonic() - started < 10
+
+
+def test_batch_size_defaults_to_a_small_batch_for_hf_on_a_cpu(hf: HfBackend) -> None:
+    """A CPU run shows progress (rate, ETA) after a few items, not after 32 items x max_tokens."""
+    assert batch_size_from_args(_parse([]), hf) == CPU_BATCH_SIZE < BATCH_SIZE
+    assert batch_size_from_args(_parse(["--batch_size", "7"]), hf) == 7
+    with StubOpenAIServer() as server:
+        assert batch_size_from_args(_parse([]), _openai(server)) == BATCH_SIZE
+
+
+def test_a_long_cpu_run_is_announced_with_its_estimate(hf: HfBackend, capsys) -> None:
+    short = SamplingConfig(n=1, max_tokens=16, temperature=0.0, top_p=1.0, seed=0)
+    warn_if_slow(hf, [8], short, 4)  # 2 batches x 16 steps of the tiny model: nothing to say
+    sampling = SamplingConfig(n=1, max_tokens=4096, temperature=0.0, top_p=1.0, seed=0)
+    assert capsys.readouterr().err == ""
+    step_s = hf.seconds_per_step()
+    items = int(SLOW_RUN_S / (4096 * step_s)) * 4 * 10  # ten times the threshold, by the model's own speed
+    warn_if_slow(hf, [items], sampling, 4)
+    assert f"{items} items in batches of 4, up to 4096 new tokens" in capsys.readouterr().err
