@@ -48,8 +48,11 @@ def assert_matches_raw(items, raw: list[dict]) -> None:
     by_id = {f"medxpertqa-{r['id']}": r for r in raw}
     for item in items:
         row = by_id[item.id]
-        texts = list(row["options"].values()) if isinstance(row["options"], dict) else [
-            o["content"] for o in row["options"]]
+        texts = (
+            list(row["options"].values())
+            if isinstance(row["options"], dict)
+            else [o["content"] for o in row["options"]]
+        )
         label = row["label"] if isinstance(row["label"], str) else row["label"][0]
         assert item.options == texts and len(texts) == 10
         assert item.answer == label and item.answer_text == texts["ABCDEFGHIJ".index(label)]
@@ -80,8 +83,9 @@ def test_real_repo_layout_agrees_with_hf_rows(tmp_path, shared_data):
 def test_fixture_layouts_agree_and_block_is_stripped(tmp_path):
     _, from_repo = convert(tmp_path / "r", REPO_FIXTURE)
     _, from_hf = convert(tmp_path / "h", HF_FIXTURE)
-    _, from_hub = convert(tmp_path / "u", write_rows(tmp_path / "hub.jsonl", [as_hub_row(r) for r in raw_rows(
-        REPO_FIXTURE)]))
+    _, from_hub = convert(
+        tmp_path / "u", write_rows(tmp_path / "hub.jsonl", [as_hub_row(r) for r in raw_rows(REPO_FIXTURE)])
+    )
     assert_matches_raw(from_repo, raw_rows(REPO_FIXTURE))
     assert_matches_raw(from_hf, raw_rows(HF_FIXTURE))
     assert from_hub == from_repo
@@ -102,8 +106,13 @@ def test_prompt_lists_each_option_once(tmp_path):
 
 def test_mm_rows_are_refused_with_a_clear_message(tmp_path, capsys):
     rows = raw_rows(HF_FIXTURE)[:2]
-    mm = {"id": "MM-12", "question": "What does the image show?", "options": {k: f"finding {k}" for k in "ABCDE"},
-          "label": "B", "images": ["MM-12-a.jpeg"]}
+    mm = {
+        "id": "MM-12",
+        "question": "What does the image show?",
+        "options": {k: f"finding {k}" for k in "ABCDE"},
+        "label": "B",
+        "images": ["MM-12-a.jpeg"],
+    }
     source = write_rows(tmp_path / "mixed.jsonl", [*rows, mm])
     with pytest.raises(RawFormatError, match=r"mixed\.jsonl row 3: field 'images': row MM-12 is from the MedXpertQA"):
         convert(tmp_path / "out", source)
@@ -117,7 +126,7 @@ def test_mm_rows_are_refused_with_a_clear_message(tmp_path, capsys):
     [
         ("options", {"B": "x", "A": "y"}, "letters 'BA' are not A, B, C"),
         ("label", ["A", "C"], "expected exactly one answer letter"),
-        ("options", ["plain text"], "list of {\"letter\", \"content\"} objects"),
+        ("options", ["plain text"], 'list of {"letter", "content"} objects'),
     ],
 )
 def test_malformed_rows_name_file_row_and_field(tmp_path, field, value, message):

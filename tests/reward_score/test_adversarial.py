@@ -177,9 +177,25 @@ def test_100k_response_with_the_answer_at_the_end() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(
-    text=st.lists(st.sampled_from(
-        list("ABCDEFZabc (){}[]$\\.:*,\n答案是选ＢＣ") + ["\\boxed{", "<think>", "</think>", "<answer>", "</answer>",
-         "The answer is ", "Answer: ", "**", "\\text{", "Question:", "Iron deficiency"]), max_size=60).map("".join),
+    text=st.lists(
+        st.sampled_from(
+            list("ABCDEFZabc (){}[]$\\.:*,\n答案是选ＢＣ")
+            + [
+                "\\boxed{",
+                "<think>",
+                "</think>",
+                "<answer>",
+                "</answer>",
+                "The answer is ",
+                "Answer: ",
+                "**",
+                "\\text{",
+                "Question:",
+                "Iron deficiency",
+            ]
+        ),
+        max_size=60,
+    ).map("".join),
     n_options=st.integers(min_value=0, max_value=12),
     mode=st.sampled_from(["strict", "lenient", "tagged"]),
 )
