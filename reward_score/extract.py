@@ -330,9 +330,13 @@ _IS_PAREN_CUE = re.compile(r"(?i:is|be)\s+(?P<content>\([A-Z]\))")
 _WORD_CUE_BEFORE = re.compile(r"(?:answer|option|choice|statement|conclusion)\s+(?:(?:would|should|will)\s+)?$", re.I)
 _CLAIM_CUE = re.compile(r"(?:correct|best|right|likely)\s+(?:answer|option|choice)", re.I)
 _CLAIM_HEAD = re.compile(r"(?:^|[^A-Za-z])(?P<content>\(?[A-Z]\)?)\s+is\s+(?:the\s+)?(?:most\s+)?$")
-_ZH_CUE = re.compile(r"答案\s*】?\s*(?:应该|应)?\s*(?:是|为|選|选)?\s*[:：]?\s*(?P<content>[^\n，。,]{0,40})")
+#: A comma ends a CJK answer unless another lone letter follows it: "【答案】: B, D" names two options.
+_CJK_MORE_LETTERS = r"(?:[,，、]\s*[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-z])[^\n，。,、]{0,10})*"
+_ZH_CUE = re.compile(
+    r"答案\s*】?\s*(?:应该|应)?\s*(?:是|为|選|选)?\s*[:：]?\s*(?P<content>[^\n，。,]{0,40}" + _CJK_MORE_LETTERS + ")"
+)
 _ZH_PICK_CUE = re.compile(r"(?<![不没未非别])[选選](?:择)?\s*(?P<content>[(（]?[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-z])[)）]?)")
-_JA_CUE = re.compile(r"(?:正解|答え)\s*(?:は|:|：)\s*(?P<content>[^\n，。、,]{0,40})")
+_JA_CUE = re.compile(r"(?:正解|答え)\s*(?:は|:|：)\s*(?P<content>[^\n，。、,]{0,40}" + _CJK_MORE_LETTERS + ")")
 #: (anchor text, the cues tried where it occurs, in order); found anchors carry their position instead of the text.
 Anchor = tuple[str | int, tuple[re.Pattern[str], ...]]
 #: Non-ASCII anchors are looked for only in non-ASCII text.

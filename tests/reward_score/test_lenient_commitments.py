@@ -134,3 +134,17 @@ def test_verdicts_never_leave_a_public_function() -> None:
     for text in ("\\boxed{A or C}", "<answer>A or C</answer>", "The answer is A or C."):
         for mode in ("strict", "tagged", "lenient"):
             assert extract_answer(text, OPTIONS, mode) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("所以，正确答案是B和D。 <eoe>\n【答案】: B, D <eoa>", None),  # two letters after 【答案】
+        ("答案：B，D", None),
+        ("答案：A、C", None),
+        ("正解は c, d", None),
+        ("答案是C，因为A是错的", "C"),  # a full-width comma then a reason: still C
+    ],
+)
+def test_a_cjk_answer_listing_letters_is_not_its_first_letter(text: str, expected: str | None) -> None:
+    assert extract_answer(text, OPTIONS, "lenient") == expected
