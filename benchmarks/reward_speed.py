@@ -1,20 +1,26 @@
 """Speed of answer extraction on real model outputs, beside veRL's built-in math reward, plus the 64 kB worst case.
 
-Run by hand: ``python benchmarks/reward_speed.py [--repeats 7]``. Reads ``../shared/data/outputs`` when present,
-otherwise the excerpts shipped in ``tests/reward_score/cases/real_outputs.jsonl``. Single process, single core
-(``taskset -c 0``). Targets: strict >= 200k responses/s, lenient >= 20k/s, worst case <= 2 ms per 64 kB response.
+Run by hand: ``python benchmarks/reward_speed.py [--repeats 7] [--against REV]``; ``--against`` times the
+extractor of a git revision (its ``reward_score/extract.py``) beside this one, in the same run.
+Reads ``../shared/data/outputs`` when present, otherwise the excerpts shipped in
+``tests/reward_score/cases/real_outputs.jsonl``. Single process, single core (``taskset -c 0``).
+Targets: strict >= 200k responses/s, lenient >= 20k/s, worst case <= 2 ms per 64 kB response.
 On a shared machine the median moves with the load; ``--repeats`` more and compare with the best figure too.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from verl.utils.reward_score.math_reward import compute_score as verl_math_compute_score
 
@@ -39,6 +45,21 @@ def load_responses() -> tuple[list[tuple[str, list[str]]], str]:
             options = row.get("options") if isinstance(row.get("options"), list) else PLACEHOLDER_OPTIONS
             pairs.append((text, options))
     return pairs, str(SHARED_OUTPUTS)
+
+
+def extractor_at(revision: str) -> ModuleType:
+    """``reward_score/extract.py`` as of a git revision, loaded under another name (it imports today's schema)."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:reward_score/extract.py"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    if source.returncode != 0:
+        raise SystemExit(f"reward_speed: --against {revision}: {source.stderr.strip()}")
+    path = Path(tempfile.mkdtemp()) / "extract_at_revision.py"
+    path.write_text(source.stdout, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("extract_at_revision", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def repeated_seconds(run: Callable[[], object], repeats: int) -> list[float]:
@@ -82,7 +103,9 @@ def adversarial_64k() -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; medians are reported")
+    parser.add_argument("--against", metavar="REV", help="also time the extractor of this git revision")
     args = parser.parse_args(argv)
+    previous = extractor_at(args.against) if args.against else None
 
     pairs, origin = load_responses()
     texts = [text for text, _ in pairs]
@@ -94,6 +117,15 @@ def main(argv: list[str] | None = None) -> int:
             extract_answer(text, options, "strict") for text, options in boxed
         ],
         "alphamed lenient": lambda: [extract_answer(text, options, "lenient") for text, options in pairs],
+        **(
+            {
+                f"alphamed lenient @ {args.against}": lambda: [
+                    previous.extract_answer(text, options, "lenient") for text, options in pairs
+                ]
+            }
+            if previous
+            else {}
+        ),
         "alphamed tagged": lambda: [extract_answer(text, options, "tagged") for text, options in pairs],
         "verl math_reward.compute_score": lambda: [verl_math_compute_score(text, "C") for text in texts],
     }

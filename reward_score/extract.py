@@ -351,6 +351,24 @@ _CUE_ANCHORS: tuple[Anchor, ...] = (
     *((word, (_ZH_PICK_CUE,)) for word in ("选", "選")),
     *((word, (_JA_CUE,)) for word in ("正解", "答え")),
 )
+#: A hedge on one option is still a commitment to it: "the answer is most likely B, <text of B>".
+_HEDGE = re.compile(
+    r"\s*(?:most\s+|more\s+)?(?:likely|probably|presumably|possibly)(?:\s+(?:going\s+)?to\s+be)?\b\s*[:：]?", re.I
+)
+#: Where a sentence starts: after ".", "!", "?" or ";" (and any closing quote or bracket), or a line break.
+_SENTENCE_START = r"(?:^|[.!?;][\"'”)\]]*\s+|\n\s*)"
+#: A cue in a hypothesis ("If the patient were older, the answer would be C", "If we mean X, then the answer is
+#: likely A") commits to nothing.
+_HYPOTHESIS = re.compile(_SENTENCE_START + r"(?:if|had|were|unless|assuming)\b[^.!?\n]*$", re.I)
+#: A sentence that concludes ("Therefore, among A through D, the answer is C"): its commitment outranks one made
+#: earlier in the reasoning ("... the correct answer is cidofovir"), unless that one concluded too.
+_CONCLUDING = re.compile(
+    _SENTENCE_START + r"[*#> \t]*(?:therefore|thus|hence|so|in\s+conclusion|in\s+summary|to\s+summari[sz]e|"
+    r"overall|finally|all\s+in\s+all)\b[^.!?\n]*$",
+    re.I,
+)
+#: How far back from a cue its sentence's first word is looked for.
+SENTENCE_LOOKBACK = 200
 #: Words between two explicit commitments that take the earlier one back ("Wait — the answer is C").
 _RETRACTION = re.compile(
     r"\b(?:wait|actually|however|but|instead|reconsider\w*|re-?evaluat\w*|mistake|correction|revis\w*|on second)\b",
@@ -400,8 +418,10 @@ _NO_OPTION_FITS = re.compile(
     re.I,
 )
 _LISTING = re.compile(r"\b(?:options|choices|following)\b", re.I)
-#: "A, <text of A>", "(B) <text of B>", "d (<text of d>)": a letter with its own option's text.
-_LETTER_THEN_TEXT = re.compile(r"\(?([A-Za-z])\)?(?:[ \t]*[,.:)\-–][ \t]*|[ \t]+(?=\())(.+)", re.S)
+#: "A, <text of A>", "(B) <text of B>", "d (<text of d>)", "D, or <text of D>": a letter with its own option's text.
+_LETTER_THEN_TEXT = re.compile(
+    r"\(?([A-Za-z])\)?(?:[ \t]*[,.:)\-–][ \t]*(?:(?:or|i\.e\.,?|namely)[ \t]+)?|[ \t]+(?=\())(.+)", re.S
+)
 _SPECIAL_TOKEN = re.compile(r"<[^<>\s]{1,20}>")  # "<eoa>", "<|im_end|>": generation markers, not content
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _BOLD = re.compile(r"\*\*([^*\n]{1,300})\*\*")  # CUE_WINDOW
@@ -487,9 +507,19 @@ def _weigh(text: str, final: Reading, final_at: int, earlier: Reading, earlier_a
     option with no retraction between them makes it ``AMBIGUOUS``."""
     if final is None:
         return earlier, earlier_at
-    if isinstance(earlier, str) and earlier != final and not _RETRACTION.search(text, earlier_at, final_at):
+    if (
+        isinstance(earlier, str)
+        and earlier != final
+        and not _RETRACTION.search(text, earlier_at, final_at)
+        and not (_in_sentence(_CONCLUDING, text, final_at) and not _in_sentence(_CONCLUDING, text, earlier_at))
+    ):
         return Verdict.AMBIGUOUS, final_at
     return final, final_at
+
+
+def _in_sentence(opening: re.Pattern[str], text: str, position: int) -> bool:
+    """Whether the sentence holding ``position`` opens as ``opening`` says (a conclusion, a hypothesis)."""
+    return opening.search(text, max(0, position - SENTENCE_LOOKBACK), position) is not None
 
 
 def _cue_anchors(lowered: str, anchors: tuple[Anchor, ...]) -> list[Anchor]:
@@ -522,6 +552,9 @@ def _cue_reading(text: str, position: int, pattern: re.Pattern[str], option_text
         if match is None:
             return Verdict.NOT_A_CUE
     content = _SPECIAL_TOKEN.sub(" ", match.group("content"))
+    hedge = _HEDGE.match(content) if pattern is _WORD_CUE else None
+    if hedge is not None:
+        content = content[hedge.end() :]
     if pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS) and not content.strip():  # "The answer is:\n\nC. <text>"
         if not _introduces_an_answer(text, position, match.group(0), claims=pattern is _CLAIM_IS):
             return Verdict.NOT_A_CUE  # "Let's analyze each option:\n\nA) ..." introduces a list, not an answer
@@ -551,6 +584,8 @@ def _cue_stands(text: str, position: int, pattern: re.Pattern[str]) -> bool:
             and text[position - 1].isalnum()
             or _WORD_CUE_BEFORE.search(text, max(0, position - 24), position)
         )
+    if pattern is _WORD_CUE:
+        return not _in_sentence(_HYPOTHESIS, text, position)
     if pattern is _HEADING_CUE:
         line_start = text.rfind("\n", 0, position) + 1
         return position - line_start <= 40 and _HEADING_HEAD.fullmatch(text, line_start, position) is not None

@@ -77,6 +77,22 @@ COMMITMENTS = [
     ),
     ("So the most appropriate drug is doxycycline, which covers Rickettsia.", "D", "option text, then a clause"),
     ("Both features are most consistent with azithromycin (option E).", "E", "(option X) after 'are'"),
+    ("Therefore, among A through E, the answer is most likely B.", "B", "a hedge on one letter"),
+    ("So the answer is most likely B, amoxicillin-clavulanate.", "B", "a hedge, letter with its own text"),
+    ("The answer is probably C) Clindamycin.", "C", "probably, letter with its own text"),
+    ("The answer is most likely to be D.", "D", "most likely to be"),
+    ("Among A through E, the answer is D, or Doxycycline.", "D", "letter, or its own text"),
+    (
+        "Pasteurella needs cover, so the correct answer is amoxicillin-clavulanate.\n\n"
+        "Therefore, among A through E, the answer is C.",
+        "C",
+        "a concluding sentence settles an earlier claim in the reasoning",
+    ),
+    (
+        "If the bite were from a cat, the answer would be A. Dog bites carry anaerobes, so the answer is B.",
+        "B",
+        "a hypothesis does not commit; the outright answer does",
+    ),
 ]
 
 STILL_NONE = [
@@ -90,6 +106,12 @@ STILL_NONE = [
         "cut off",
     ),
     ("The answer is (A).\n\nThe answer is (C).", "conflicting commitments, no retraction"),
+    ("Therefore the answer is (A).\n\nSo the answer is (C).", "two concluding commitments that disagree"),
+    ("If the culture grows anaerobes, then the answer is likely C.", "a hypothesis only"),
+    ("The answer is most likely A or C.", "a hedge on two options"),
+    ("The answer is most likely not A.", "a hedge against an option"),
+    ("The answer is D, or Amoxicillin.", "a letter, or another option's text"),
+    ("The answer is either A) Amoxicillin or B) Amoxicillin-clavulanate, C) Clindamycin.", "either, listing options"),
     ('{"answer": "A, C"}', "JSON naming two options"),
     ('{"answer": "A"}\n{"answer": "C"}', "repeated JSON blocks that disagree"),
     ("A) Amoxicillin: misses anaerobes.\nB) Amoxicillin-clavulanate: covers all.\nC) Clindamycin: no", "enumeration"),

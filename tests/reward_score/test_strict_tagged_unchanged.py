@@ -3,7 +3,8 @@
 ``cases/strict_tagged_snapshot.json`` is a regression snapshot, not a set of labels: the strict and tagged results
 of the main-branch extractor (commit 7ceb8a7) on every labelled real-output case and every hand-written adversarial
 text in these tests, keyed by a hash of (text, options). It was generated once from that commit's
-``reward_score/extract.py``; a change here is a change of the training reward.
+``reward_score/extract.py`` (texts added to these tests later got their entries from that same commit's
+extractor); a change here is a change of the training reward.
 """
 
 from __future__ import annotations
