@@ -11,16 +11,12 @@ On a shared machine the median moves with the load; ``--repeats`` more and compa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 from verl.utils.reward_score.math_reward import compute_score as verl_math_compute_score
 
@@ -45,21 +41,6 @@ def load_responses() -> tuple[list[tuple[str, list[str]]], str]:
             options = row.get("options") if isinstance(row.get("options"), list) else PLACEHOLDER_OPTIONS
             pairs.append((text, options))
     return pairs, str(SHARED_OUTPUTS)
-
-
-def extractor_at(revision: str) -> ModuleType:
-    """``reward_score/extract.py`` as of a git revision, loaded under another name (it imports today's schema)."""
-    source = subprocess.run(
-        ["git", "show", f"{revision}:reward_score/extract.py"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
-    if source.returncode != 0:
-        raise SystemExit(f"reward_speed: --against {revision}: {source.stderr.strip()}")
-    path = Path(tempfile.mkdtemp()) / "extract_at_revision.py"
-    path.write_text(source.stdout, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("extract_at_revision", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def repeated_seconds(run: Callable[[], object], repeats: int) -> list[float]:
@@ -105,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; medians are reported")
     parser.add_argument("--against", metavar="REV", help="also time the extractor of this git revision")
     args = parser.parse_args(argv)
+    if args.against:
+        sys.path.insert(0, str(REPO_ROOT))  # the labelled-case tools live in the repo's tests package
+        from tests.reward_score.labelled_cases import extractor_at
+
     previous = extractor_at(args.against) if args.against else None
 
     pairs, origin = load_responses()

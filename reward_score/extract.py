@@ -337,6 +337,15 @@ _ZH_CUE = re.compile(
 )
 _ZH_PICK_CUE = re.compile(r"(?<![不没未非别])[选選](?:择)?\s*(?P<content>[(（]?[A-Za-zＡ-Ｚａ-ｚ](?![A-Za-z])[)）]?)")
 _JA_CUE = re.compile(r"(?:正解|答え)\s*(?:は|:|：)\s*(?P<content>[^\n，。、,]{0,40}" + _CJK_MORE_LETTERS + ")")
+#: Portuguese, Spanish, French: "A resposta correta é a letra A", "**Resposta: D**", "La respuesta es (C)".
+_ROMANCE_CUE = re.compile(
+    r"(?:resposta|respuesta|réponse)(?:\s+(?:correta|correcta|correcte|certa|final|finale))?(?:\s*(?:\*\*|__))?"
+    r"(?:\s+(?:é|es|est|seria|sería|serait))?\s*[:：]?[ \t]*(?:(?:a|la)[ \t]+)?"
+    r"(?:(?:letra|alternativa|opção|opcion|opción|option|lettre)[ \t]*[:：]?[ \t]*)?(?P<content>[^\n]{0,300})",
+    re.I,
+)
+#: A check mark before an option marks the chosen one: "✅ A) <text of A>".
+_CHECK_CUE = re.compile(r"[✅✔]\ufe0f?[ \t]*(?P<content>[^\n]{1,300})")
 #: (anchor text, the cues tried where it occurs, in order); found anchors carry their position instead of the text.
 Anchor = tuple[str | int, tuple[re.Pattern[str], ...]]
 #: Non-ASCII anchors are looked for only in non-ASCII text.
@@ -350,6 +359,8 @@ _CUE_ANCHORS: tuple[Anchor, ...] = (
     ("答案", (_ZH_CUE,)),
     *((word, (_ZH_PICK_CUE,)) for word in ("选", "選")),
     *((word, (_JA_CUE,)) for word in ("正解", "答え")),
+    *((word, (_ROMANCE_CUE,)) for word in ("resposta", "respuesta", "réponse")),
+    *((mark, (_CHECK_CUE,)) for mark in ("✅", "✔")),
 )
 #: A hedge on one option is still a commitment to it: "the answer is most likely B, <text of B>".
 _HEDGE = re.compile(
@@ -555,13 +566,13 @@ def _cue_reading(text: str, position: int, pattern: re.Pattern[str], option_text
     hedge = _HEDGE.match(content) if pattern is _WORD_CUE else None
     if hedge is not None:
         content = content[hedge.end() :]
-    if pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS) and not content.strip():  # "The answer is:\n\nC. <text>"
-        if not _introduces_an_answer(text, position, match.group(0), claims=pattern is _CLAIM_IS):
+    if pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS, _ROMANCE_CUE) and not content.strip():  # "The answer is:\n\nC."
+        if not _introduces_an_answer(text, position, match.group(0), claims=pattern in (_CLAIM_IS, _ROMANCE_CUE)):
             return Verdict.NOT_A_CUE  # "Let's analyze each option:\n\nA) ..." introduces a list, not an answer
         content = text[match.end() : match.end() + CUE_WINDOW].lstrip().split("\n", 1)[0]
     if "\\boxed" in content:
         return Verdict.NOT_A_CUE  # the box itself is read once, by boxed_contents
-    prose = pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS, _PICK_CUE)
+    prose = pattern in (_WORD_CUE, _HEADING_CUE, _CLAIM_IS, _PICK_CUE, _ROMANCE_CUE, _CHECK_CUE)
     reading = _content_reading(content, option_texts, first_sentence=prose)
     return Verdict.NOT_A_CUE if reading is None else reading
 
@@ -680,10 +691,14 @@ def _paren_option_reading(
 
 def _answer_first_reading(text: str, option_texts: tuple[str, ...] | None) -> Reading:
     """An answer stated on the first line ("C) <text of C>", "D) <text of D> is causing ..."), then argued for:
-    it counts unless another line opens another option (an enumeration) or the line argues against it."""
-    match = _LEADING_OPTION.match(text, len(text) - len(text.lstrip()))
+    it counts unless another line opens another option (an enumeration) or the line argues against it. A first
+    sentence that is exactly one option's text counts too ("Yes. The study found ..." for yes / no / maybe)."""
+    start = len(text) - len(text.lstrip())
+    match = _LEADING_OPTION.match(text, start)
     if match is None:
-        return None
+        first = _CUE_CONTENT_END.split(text[start : start + CUE_WINDOW], 1)[0].strip(" .*")
+        named = _letter_of_option_text(first, option_texts) if first else None
+        return None if named is None or _recites_other_options(text, named, option_texts) else named
     letter = (match.group("paren") or match.group("upper") or match.group("lower") or match.group("bare")).upper()
     letters = LETTERS if option_texts is None else LETTERS[: len(option_texts)]
     if letter not in letters:
@@ -692,6 +707,13 @@ def _answer_first_reading(text: str, option_texts: tuple[str, ...] | None) -> Re
     if sentence and not _opens_with_own_text(sentence, letter, option_texts):
         return None
     return None if _lists_other_options(text, letter) else letter
+
+
+def _recites_other_options(text: str, letter: str, option_texts: tuple[str, ...] | None) -> bool:
+    """Whether a sentence of the response's head is another option's text: it recites the options, it does not
+    answer with one ("The lining is replaced monthly. The lining secretes a hormone. ...")."""
+    sentences = islice(re.split(r"[.!?\n]+", text[:LENIENT_HEAD]), MAX_READINGS * 4)
+    return any(_letter_of_option_text(sentence, option_texts) not in (None, letter) for sentence in sentences)
 
 
 def _lists_other_options(text: str, letter: str) -> bool:

@@ -93,6 +93,11 @@ COMMITMENTS = [
         "B",
         "a hypothesis does not commit; the outright answer does",
     ),
+    ("A resposta correta é a letra D.", "D", "Portuguese, the article 'A' before it"),
+    ("A mordida exige cobertura anaeróbia.\n\n**Resposta correta: B**", "B", "Portuguese bold label"),
+    ("A resposta correta é:\n\nC) Clindamycin\n\nA clindamicina cobre anaeróbios.", "C", "Portuguese, next line"),
+    ("La respuesta es (E).", "E", "Spanish"),
+    ("Cobertura anaeróbia é necessária.\n\n✅ B) Amoxicillin-clavulanate.", "B", "a check mark on one option"),
 ]
 
 STILL_NONE = [
@@ -112,6 +117,8 @@ STILL_NONE = [
     ("The answer is most likely not A.", "a hedge against an option"),
     ("The answer is D, or Amoxicillin.", "a letter, or another option's text"),
     ("The answer is either A) Amoxicillin or B) Amoxicillin-clavulanate, C) Clindamycin.", "either, listing options"),
+    ("✅ A) Amoxicillin: too narrow.\n✅ B) Amoxicillin-clavulanate: covers all.", "check marks on two options"),
+    ("A paciente foi mordida por um cão.", "a Portuguese article, no answer"),
     ('{"answer": "A, C"}', "JSON naming two options"),
     ('{"answer": "A"}\n{"answer": "C"}', "repeated JSON blocks that disagree"),
     ("A) Amoxicillin: misses anaerobes.\nB) Amoxicillin-clavulanate: covers all.\nC) Clindamycin: no", "enumeration"),
@@ -142,6 +149,19 @@ def test_still_none_on_purpose(text: str, covers: str) -> None:
 
 def test_json_letter_with_its_yes_no_text() -> None:
     assert extract_answer('{"answer_choice": "B. no"}', YES_NO, "lenient") == "B"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Yes. The trial found no difference in mortality, but fewer readmissions.", "A"),
+        ("Maybe. The abstract reports the design, not the results", "C"),
+        ("No, the study was underpowered.", None),  # "No, ..." is a sentence, not the option's text alone
+        ("Yes. No. Maybe.", None),  # reciting the options
+    ],
+)
+def test_a_first_sentence_that_is_one_options_text(text: str, expected: str | None) -> None:
+    assert extract_answer(text, YES_NO, "lenient") == expected
 
 
 def test_new_cues_leave_strict_and_tagged_alone() -> None:

@@ -3,21 +3,23 @@
 ``cases/strict_tagged_snapshot.json`` is a regression snapshot, not a set of labels: the strict and tagged results
 of the main-branch extractor (commit 7ceb8a7) on every labelled real-output case and every hand-written adversarial
 text in these tests, keyed by a hash of (text, options). It was generated once from that commit's
-``reward_score/extract.py`` (texts added to these tests later got their entries from that same commit's
-extractor); a change here is a change of the training reward.
+``reward_score/extract.py``; a change here is a change of the training reward. Texts added to these tests later get
+their entries from that same commit's extractor: ``python -m tests.reward_score.test_strict_tagged_unchanged``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Iterator, Sequence
 
 from alphamed.reward_score import extract_answer
 from tests.reward_score import test_adversarial, test_lenient_commitments
-from tests.reward_score.labelled_cases import CASES_DIR, load_cases
+from tests.reward_score.labelled_cases import CASES_DIR, extractor_at, load_cases
 
 SNAPSHOT = CASES_DIR / "strict_tagged_snapshot.json"
+SNAPSHOT_COMMIT = "7ceb8a7"
 HEDGE_OPTIONS = ["Aspirin", "Heparin", "Warfarin", "Clopidogrel"]
 
 
@@ -68,3 +70,21 @@ def test_strict_and_tagged_match_the_snapshot() -> None:
         assert got == expected, text[:200]
         checked += 1
     assert checked >= 1200
+
+
+def add_missing_entries() -> int:
+    """Give texts added to these tests since the snapshot their strict and tagged results from ``SNAPSHOT_COMMIT``."""
+    then = extractor_at(SNAPSHOT_COMMIT)
+    snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    missing = {snapshot_key(text, options): (text, options) for text, options in regression_corpus()}
+    missing = {key: value for key, value in missing.items() if key not in snapshot}
+    for key, (text, options) in missing.items():
+        snapshot[key] = [then.extract_answer(text, options, "strict"), then.extract_answer(text, options, "tagged")]
+    lines = ",\n".join(f"{json.dumps(key)}: {json.dumps(value)}" for key, value in sorted(snapshot.items()))
+    SNAPSHOT.write_text("{\n" + lines + "\n}\n", encoding="utf-8")
+    print(f"{SNAPSHOT}: {len(missing)} entries added from {SNAPSHOT_COMMIT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(add_missing_entries())
