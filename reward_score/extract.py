@@ -68,6 +68,8 @@ _LETTER_LIST = re.compile(rf"\(\s*[A-Z](?:{_LETTER_GAP}(?:possibly\s+)?[A-Z])+\s
 _NEGATED_REST = re.compile(r"^[,;]?\s*(?:not|rather than|instead of)\b", re.I)
 #: A part of the rest that starts like another lettered option: "C) Warfarin", "(C). ...".
 _LIST_SEPARATOR = re.compile(r"[,;/&]|\band\b|\bor\b")
+#: "B (with correction)": a remark in brackets after a letter, nothing else.
+_REMARK = re.compile(r"\([^()]*\)")
 _LETTERED_PART = re.compile(r"^\(?([A-Z])\s*[.):]")
 #: Words that, after a leading "A. ...", show the line goes on to commit elsewhere ("... the answer is C").
 _LATER_CUE = re.compile(r"\b(?:answer|correct)\b", re.I)  # not "choice": "drug of choice"
@@ -187,8 +189,8 @@ def read_choice(content: str, option_texts: tuple[str, ...] | None, *, whole_lin
         return Verdict.AMBIGUOUS
     if _NEGATED_REST.match(rest):
         return letter if letter in letters else None
-    if not separator and head.group(3):
-        return by_text  # "B cells" is a phrase, not option B
+    if not separator and head.group(3) and not _REMARK.fullmatch(rest):
+        return by_text  # "B cells" is a phrase, not option B; "B (with correction)" is B with a remark
     if whole_line and _LATER_CUE.search(rest):
         return None  # "A. Aspirin is not indicated; the correct answer is C": let the cue scan read it
     if letter not in letters:
@@ -205,7 +207,7 @@ def _names_another_option(rest: str, letter: str, letters: str, option_texts: tu
         other = _LETTERED_PART.match(part)
         if other and other.group(1) != letter and other.group(1) in letters:
             return True
-        named = _letter_of_option_text(part, option_texts) if part else None
+        named = _letter_of_option_text(part.strip("()"), option_texts) if part else None
         if named is not None and named != letter:
             return True
     return False
@@ -428,6 +430,8 @@ _NO_OPTION_FITS = re.compile(
     r"no (?:option|choice) is correct)\b",
     re.I,
 )
+#: An answer given in a field of its own: "Answer: A", a JSON answer key, a box, an answer tag.
+_LABELLED_ANSWER = re.compile(r"(?:answer|choice|option)\w{0,20}[\"']?[ \t]*[:：]|\\boxed|<answer>", re.I)
 _LISTING = re.compile(r"\b(?:options|choices|following)\b", re.I)
 #: "A, <text of A>", "(B) <text of B>", "d (<text of d>)", "D, or <text of D>": a letter with its own option's text.
 _LETTER_THEN_TEXT = re.compile(
@@ -451,18 +455,22 @@ def _extract_lenient(text: str, option_texts: tuple[str, ...] | None) -> str | N
         return _letter_only(whole)
     # An <answer> tag is the explicit final commitment of a Med-RLVR-style model.
     final = tag_reading(visible, option_texts) if "<answer>" in visible else None
+    final_at = visible.rfind("<answer>")
     if final is None:
-        final = _explicit_commitment(visible, option_texts)
+        final, final_at = _explicit_commitment(visible, option_texts)
     if final is None:
-        final = _single(_weak_readings(visible, option_texts))
-    if final is not None and _says_no_option_fits(visible, option_texts):
+        final, final_at = _single(_weak_readings(visible, option_texts)), -1
+    if final is not None and _says_no_option_fits(visible, option_texts, final_at):
         return None  # "the answer is not one of the options; the closest is B" picks nothing
     return _letter_only(final)
 
 
-def _says_no_option_fits(text: str, option_texts: tuple[str, ...] | None) -> bool:
-    """The response says no option is right (and no option is itself "none of the above")."""
-    tail = text[-CLOSING_STRETCH:]
+def _says_no_option_fits(text: str, option_texts: tuple[str, ...] | None, committed_at: int) -> bool:
+    """The response says no option is right (and no option is itself "none of the above"), and does not go on to
+    answer in a labelled field anyway: "None of the options fits exactly ... Answer: A" and a JSON answer key after
+    such a remark are forced picks; "... the closest option is B" is not."""
+    labelled = committed_at >= 0 and _LABELLED_ANSWER.match(text, committed_at) is not None
+    tail = text[max(len(text) - CLOSING_STRETCH, committed_at if labelled else 0) :]
     if "option" not in tail and "choice" not in tail and "answers" not in tail:
         return False  # every phrase below names options, choices or answers; most responses do not
     if _NO_OPTION_FITS.search(tail) is None:
@@ -487,8 +495,8 @@ def _lowered(text: str) -> str:
     return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
 
 
-def _explicit_commitment(text: str, option_texts: tuple[str, ...] | None) -> Reading:
-    """The final explicit commitment (last box or cue); ``AMBIGUOUS`` when an earlier one within
+def _explicit_commitment(text: str, option_texts: tuple[str, ...] | None) -> tuple[Reading, int]:
+    """The final explicit commitment (last box or cue) and where it stands; ``AMBIGUOUS`` when an earlier one within
     ``CONFLICT_WINDOW`` names another option and nothing between them takes it back. None when no cue commits.
 
     One pass from the end over at most ``MAX_READINGS`` cues: most responses commit once, near the end.
@@ -510,7 +518,7 @@ def _explicit_commitment(text: str, option_texts: tuple[str, ...] | None) -> Rea
                 break
     if box_at >= 0 and final is not Verdict.AMBIGUOUS:
         final, final_at = _weigh(text, final, final_at, boxed, box_at)
-    return final
+    return final, final_at
 
 
 def _weigh(text: str, final: Reading, final_at: int, earlier: Reading, earlier_at: int) -> tuple[Reading, int]:

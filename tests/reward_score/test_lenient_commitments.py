@@ -98,6 +98,13 @@ COMMITMENTS = [
     ("A resposta correta é:\n\nC) Clindamycin\n\nA clindamicina cobre anaeróbios.", "C", "Portuguese, next line"),
     ("La respuesta es (E).", "E", "Spanish"),
     ("Cobertura anaeróbia é necessária.\n\n✅ B) Amoxicillin-clavulanate.", "B", "a check mark on one option"),
+    ('{"reasoning": "Pasteurella needs cover.", "answer": "B (with correction)"}', "B", "a letter with a remark"),
+    (
+        "None of the options fits exactly; if I must choose, amoxicillin-clavulanate.\n\nAnswer: B",
+        "B",
+        "a labelled answer after saying no option fits: a forced pick",
+    ),
+    ('{"reasoning": "The exact drug is not among the options.", "answer_choice": "C"}', "C", "the same in JSON"),
 ]
 
 STILL_NONE = [
@@ -119,6 +126,8 @@ STILL_NONE = [
     ("The answer is either A) Amoxicillin or B) Amoxicillin-clavulanate, C) Clindamycin.", "either, listing options"),
     ("✅ A) Amoxicillin: too narrow.\n✅ B) Amoxicillin-clavulanate: covers all.", "check marks on two options"),
     ("A paciente foi mordida por um cão.", "a Portuguese article, no answer"),
+    ("Among A through E, the answer is A (amoxicillin) and C (clindamycin).", "two letters, each with a remark"),
+    ("The answer is B.\n\nOn reflection, none of the options is correct.", "no option fits, said after the answer"),
     ('{"answer": "A, C"}', "JSON naming two options"),
     ('{"answer": "A"}\n{"answer": "C"}', "repeated JSON blocks that disagree"),
     ("A) Amoxicillin: misses anaerobes.\nB) Amoxicillin-clavulanate: covers all.\nC) Clindamycin: no", "enumeration"),
