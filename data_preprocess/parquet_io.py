@@ -47,6 +47,11 @@ class OutputError(OSError, ValueError):
         super().__init__(f"{path}: {message}")
         self.path = Path(path)
 
+    @classmethod
+    def caused_by(cls, path: str | Path, err: OSError) -> OutputError:
+        """The disk refused a write to ``path`` (read-only, full, no permission): one error naming the file."""
+        return cls(path, f"cannot write ({_describe(err)})")
+
 
 class OutputLockedError(OutputError):
     """Another live run holds the output's lock; ``owner`` is what its lock file says (pid, host, ...)."""
@@ -119,8 +124,11 @@ def check_output_writable(folder: str | Path, needed_bytes: int = 0) -> Path:
 
 
 def lock_path(output: str | Path) -> Path:
-    """Where the lock of ``output`` lives: ``<output>.lock``, beside it (a folder output: ``<folder>.lock``)."""
-    output = Path(output).expanduser()
+    """Where the lock of ``output`` lives: ``<output>.lock``, beside it (a folder output: ``<folder>.lock``).
+
+    The path is made absolute first, so an output named ``.`` or ``runs/..`` still has a name to lock.
+    """
+    output = Path(os.path.abspath(Path(output).expanduser()))
     return output.with_name(output.name + ".lock")
 
 
@@ -258,7 +266,7 @@ def _atomic_write(path: Path, write: Callable[[str], Any]) -> None:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
         if isinstance(err, OSError) and not isinstance(err, OutputError):
-            raise OutputError(path, f"cannot write ({_describe(err)})") from err
+            raise OutputError.caused_by(path, err) from err
         raise
 
 

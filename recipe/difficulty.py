@@ -18,6 +18,7 @@ and a histogram (``<output>.levels.png``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -25,8 +26,21 @@ from pathlib import Path
 from typing import Any
 
 from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser
-from alphamed.data_preprocess.parquet_io import write_json_atomic, write_records_parquet, write_text_atomic
-from alphamed.recipe.engine import ItemResult, SamplingConfig, SidecarMismatchError, load_records, run_items
+from alphamed.data_preprocess.parquet_io import (
+    check_output_writable,
+    output_lock,
+    write_json_atomic,
+    write_records_parquet,
+    write_text_atomic,
+)
+from alphamed.recipe.engine import (
+    ItemResult,
+    SamplingConfig,
+    SidecarMismatchError,
+    load_records,
+    run_items,
+    sidecar_bytes_needed,
+)
 from alphamed.recipe.generate import (
     GenerationBackend,
     GenerationError,
@@ -217,7 +231,16 @@ def main(argv: list[str] | None = None) -> int:
         )  # bad input fails, naming file, row and field, before a model loads
         if not records:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
-        with open_backend(args) as backend:
+        sidecar = args.sidecar or report_paths(args.output)["sidecar.jsonl"]
+        # Before the model loads: a folder that cannot take the outputs, or an output in use, fails in seconds.
+        check_output_writable(args.output.expanduser().parent)
+        check_output_writable(sidecar.expanduser().parent, sidecar_bytes_needed(records, sampling, sidecar))
+        with contextlib.ExitStack() as held:
+            for output in dict.fromkeys(
+                [args.output, sidecar]
+            ):  # the sidecar too: another run can name it in --sidecar
+                held.enter_context(output_lock(output))
+            backend = held.enter_context(open_backend(args))
             batch_size = batch_size_from_args(args, backend)
             warn_if_slow(backend, [len(records)], sampling, batch_size)
             annotate(
@@ -225,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 backend,
                 sampling,
                 args.output,
-                sidecar=args.sidecar,
+                sidecar=sidecar,
                 edges=args.pass_rate_edges,
                 batch_size=batch_size,
                 inputs=args.input,

@@ -15,6 +15,7 @@ mixed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -23,12 +24,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from tqdm import tqdm
 
 from alphamed.data_preprocess.cli_args import sample_in_order
-from alphamed.data_preprocess.parquet_io import read_json, read_records_parquet, write_json_atomic
+from alphamed.data_preprocess.parquet_io import OutputError, read_json, read_records_parquet, write_json_atomic
 from alphamed.data_preprocess.prompts import EXTRACTION_MODE
 from alphamed.data_preprocess.schema import McqItem, McqItemError, from_verl_record
 from alphamed.recipe.generate import (
@@ -50,12 +51,17 @@ __all__ = [
     "read_sidecar",
     "run_items",
     "score_record",
+    "sidecar_bytes_needed",
     "sidecar_meta_path",
 ]
 
 #: A lone UTF-16 surrogate (a server's broken escape) cannot be written as UTF-8; it is stored as U+FFFD.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 SIDECAR_FORMAT = 2  # raised whenever the same settings would generate other text (2: seeds from request content)
+#: Sidecar bytes per generated token: English model text averages about 4 characters (1 byte each) per token.
+BYTES_PER_TOKEN = 4
+#: Sidecar bytes per item beside prompt and responses: keys, id, gold, the per-response pred/correct/token lists.
+ITEM_OVERHEAD_BYTES = 300
 
 
 class SidecarMismatchError(ValueError):
@@ -167,6 +173,30 @@ def _prepare(records: Sequence[Mapping[str, Any]]) -> list[_Job]:
     return jobs
 
 
+def sidecar_bytes_needed(
+    records: Sequence[Mapping[str, Any]], sampling: SamplingConfig, sidecar: str | Path | None = None
+) -> int:
+    """About how many bytes the sidecar of ``records`` will take, less what ``sidecar`` already holds (a resume).
+
+    Checked against the free space before the model loads, so a disk that cannot hold the run fails in seconds,
+    not after hours of generation. Each item's line holds its prompt once, ``n`` responses of at most
+    ``max_tokens`` tokens (:data:`BYTES_PER_TOKEN` each: English text; a model that stops early writes less) and
+    :data:`ITEM_OVERHEAD_BYTES` of JSON around them: a bound on the tokens, an average on their bytes. An estimate,
+    not a reservation: a write that still fails is an :class:`OutputError` naming the sidecar, finished batches
+    kept.
+    """
+    prompts = sum(
+        len(message["content"].encode("utf-8", "replace"))
+        for row, record in enumerate(records)
+        for message in _job(record, row).prompt
+    )
+    responses = len(records) * sampling.n * sampling.max_tokens * BYTES_PER_TOKEN
+    held = 0
+    if sidecar is not None and Path(sidecar).expanduser().is_file():
+        held = Path(sidecar).expanduser().stat().st_size
+    return max(0, prompts + responses + len(records) * ITEM_OVERHEAD_BYTES - held)
+
+
 def sidecar_meta_path(sidecar: Path) -> Path:
     """Where the settings of ``sidecar`` are recorded."""
     return sidecar.with_name(sidecar.name + ".meta.json")
@@ -190,26 +220,55 @@ def _check_or_write_meta(sidecar: Path, meta: dict[str, Any]) -> None:
     write_json_atomic(meta, meta_path)
 
 
+def _open_for_append(sidecar: Path) -> BinaryIO:
+    """The sidecar opened to append whole batches (the caller closes it). Unbuffered, so a write the disk refuses
+    fails in :func:`_append`, and nothing is left in a buffer for ``close`` to retry."""
+    try:
+        return open(sidecar, "ab", buffering=0)
+    except OSError as err:
+        raise OutputError.caused_by(sidecar, err) from err
+
+
+def _append(handle: BinaryIO, sidecar: Path, results: Sequence[ItemResult]) -> None:
+    """Append one batch's lines and fsync them; a refused write (full, read-only, too large) becomes an
+    :class:`OutputError` naming the sidecar, and the part of the batch that got in is cut off again, so the
+    sidecar keeps exactly the finished batches and a rerun resumes after them."""
+    data = memoryview("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results).encode("utf-8"))
+    start = os.fstat(handle.fileno()).st_size
+    try:
+        while data:
+            data = data[handle.write(data) :]
+        os.fsync(handle.fileno())
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            handle.truncate(start)
+        raise OutputError.caused_by(sidecar, err) from err
+
+
 def _truncate_torn_tail(sidecar: Path, chunk: int = 1 << 16) -> None:
     """Cut a last line that a kill left half-written, so appended lines start on a fresh line.
 
-    Reads backwards from the end only as far as the last newline: sidecars of big runs are gigabytes.
+    Reads backwards from the end only as far as the last newline: sidecars of big runs are gigabytes. A sidecar
+    that cannot be opened for writing is an :class:`OutputError` naming it.
     """
-    with open(sidecar, "rb+") as handle:
-        end = handle.seek(0, os.SEEK_END)
-        keep = end
-        while keep > 0:
-            start = max(0, keep - chunk)
-            handle.seek(start)
-            block = handle.read(keep - start)
-            newline = block.rfind(b"\n")
-            if newline >= 0:
-                keep = start + newline + 1
-                break
-            keep = start
-        if keep < end:
-            handle.truncate(keep)
-            tqdm.write(f"{sidecar}: dropped a torn last line ({end - keep} bytes) left by an interrupted run")
+    try:
+        with open(sidecar, "rb+") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            keep = end
+            while keep > 0:
+                start = max(0, keep - chunk)
+                handle.seek(start)
+                block = handle.read(keep - start)
+                newline = block.rfind(b"\n")
+                if newline >= 0:
+                    keep = start + newline + 1
+                    break
+                keep = start
+            if keep < end:
+                handle.truncate(keep)
+                tqdm.write(f"{sidecar}: dropped a torn last line ({end - keep} bytes) left by an interrupted run")
+    except OSError as err:
+        raise OutputError.caused_by(sidecar, err) from err
 
 
 def read_sidecar(sidecar: str | Path) -> dict[str, ItemResult]:
@@ -320,7 +379,6 @@ def run_items(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     jobs = _prepare(records)
     sidecar = Path(sidecar).expanduser()
-    sidecar.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "format": SIDECAR_FORMAT,
         "backend": backend.name,
@@ -328,7 +386,7 @@ def run_items(
         "sampling": asdict(sampling),
         "batch_size": batch_size,
     }
-    _check_or_write_meta(sidecar, meta)
+    _check_or_write_meta(sidecar, meta)  # also makes the sidecar's folder
     if sidecar.is_file():
         _truncate_torn_tail(sidecar)
     done = read_sidecar(sidecar)
@@ -340,7 +398,7 @@ def run_items(
             _check_reuse(job, done[job.item.id], sidecar)
     invalid = 0  # responses holding U+FFFD: text the backend could not give as valid Unicode
     with (
-        open(sidecar, "a", encoding="utf-8") as out,
+        _open_for_append(sidecar) as out,
         tqdm(total=len(jobs), initial=skipped, desc=desc, unit="item", dynamic_ncols=True) as bar,
     ):
         if skipped:
@@ -358,9 +416,7 @@ def run_items(
                 _score(job, texts, [next(counts) for _ in texts])
                 for job, texts in zip(batches[b], outputs, strict=True)
             ]
-            out.write("".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in results))
-            out.flush()
-            os.fsync(out.fileno())
+            _append(out, sidecar, results)
             done.update((r.id, r) for r in results)
             bar.update(len(results))
     if invalid:

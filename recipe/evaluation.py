@@ -21,7 +21,15 @@ from typing import Any
 
 from alphamed.data_preprocess import DEFAULT_DATA_ROOT, EVAL_SPLITS
 from alphamed.data_preprocess.cli_args import add_max_samples_arg, make_parser
-from alphamed.recipe.engine import ItemResult, SidecarMismatchError, load_records, run_items, score_record
+from alphamed.data_preprocess.parquet_io import check_output_writable, output_lock
+from alphamed.recipe.engine import (
+    ItemResult,
+    SidecarMismatchError,
+    load_records,
+    run_items,
+    score_record,
+    sidecar_bytes_needed,
+)
 from alphamed.recipe.eval_report import write_report
 from alphamed.recipe.generate import (
     GenerationBackend,
@@ -93,6 +101,22 @@ def load_benchmarks(
     return loaded, missing
 
 
+def sidecar_path(output_dir: str | Path, benchmark: str) -> Path:
+    """The resumable sidecar of one benchmark: ``<output_dir>/generations/<benchmark>.jsonl``."""
+    return Path(output_dir).expanduser() / "generations" / f"{benchmark}.jsonl"
+
+
+def output_bytes_needed(
+    records: Mapping[str, Sequence[Mapping[str, Any]]], sampling: SamplingConfig, output_dir: str | Path
+) -> int:
+    """About how many bytes a run writes under ``output_dir``: what each benchmark's sidecar still needs, plus
+    ``items.jsonl``, which repeats every prompt and response (``engine.sidecar_bytes_needed`` estimates both)."""
+    sidecars = sum(
+        sidecar_bytes_needed(rows, sampling, sidecar_path(output_dir, name)) for name, rows in records.items()
+    )
+    return sidecars + sum(sidecar_bytes_needed(rows, sampling) for rows in records.values())
+
+
 def evaluate(
     records: Mapping[str, Sequence[Mapping[str, Any]]],
     backend: GenerationBackend,
@@ -114,9 +138,7 @@ def evaluate(
     """
     out = Path(output_dir).expanduser()
     results = {
-        name: run_items(
-            rows, backend, sampling, out / "generations" / f"{name}.jsonl", batch_size=batch_size, desc=name
-        )
+        name: run_items(rows, backend, sampling, sidecar_path(out, name), batch_size=batch_size, desc=name)
         for name, rows in records.items()
     }
     settings = {**(inputs or {}), "backend": backend.name, **asdict(sampling), "batch_size": batch_size}
@@ -198,35 +220,40 @@ def _skipped_note(missing: Sequence[str]) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace) -> dict[str, Path]:
-    """The command: flags to the library calls, bad input failing before a model loads."""
+    """The command: flags to the library calls, bad input failing before a model loads; then the output folder
+    is checked (writable, room for the run) and locked (``<output_dir>.lock``), still before the model loads."""
+    out = Path(args.output_dir).expanduser()
     if args.from_verl_dump:
         dump = dump_file(args.from_verl_dump, args.step)
         labelled, missing = _labelled_records(args)
-        return score_verl_dump(
-            dump,
-            labelled,
-            args.output_dir,
-            tokenizer=args.tokenizer,
-            model=args.model,
-            matched_against=args.val_files or str(args.data_dir),
-            notes=_skipped_note(missing),
-            # matched against a protocol's files: its denominators apply
-            protocol=None
-            if args.val_files
-            else published_denominators(args.protocol, list(dict.fromkeys(label for label, _ in labelled))),
-        )
+        check_output_writable(out)
+        with output_lock(out):
+            return score_verl_dump(
+                dump,
+                labelled,
+                out,
+                tokenizer=args.tokenizer,
+                model=args.model,
+                matched_against=args.val_files or str(args.data_dir),
+                notes=_skipped_note(missing),
+                # matched against a protocol's files: its denominators apply
+                protocol=None
+                if args.val_files
+                else published_denominators(args.protocol, list(dict.fromkeys(label for label, _ in labelled))),
+            )
     sampling = sampling_from_args(args)
     loaded, missing = load_benchmarks(
         args.data_dir, args.benchmarks, args.max_samples, args.skip_missing, args.protocol, args.seed
     )
-    with open_backend(args) as backend:
+    check_output_writable(out, output_bytes_needed(loaded, sampling, out))
+    with output_lock(out), open_backend(args) as backend:
         batch_size = batch_size_from_args(args, backend)
         warn_if_slow(backend, [len(records) for records in loaded.values()], sampling, batch_size)
         return evaluate(
             loaded,
             backend,
             sampling,
-            args.output_dir,
+            out,
             batch_size=batch_size,
             model=args.model,
             inputs={"data_dir": str(args.data_dir), "max_samples": args.max_samples, "protocol": args.protocol},

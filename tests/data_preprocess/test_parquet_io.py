@@ -177,6 +177,16 @@ def test_check_output_writable_makes_the_folder_and_refuses_one_that_cannot_be(t
         check_output_writable(tmp_path, needed_bytes=free * 2)
 
 
+def test_a_folder_output_named_dot_or_dotdot_is_locked_beside_it(tmp_path: Path, monkeypatch) -> None:
+    run = tmp_path / "runs" / "eval"
+    run.mkdir(parents=True)
+    monkeypatch.chdir(run)  # `alphamed eval --output_dir .`: the folder's own name is the lock's
+    assert lock_path(".") == tmp_path / "runs" / "eval.lock"
+    assert lock_path("../eval/sub/..") == tmp_path / "runs" / "eval.lock"
+    with output_lock(".") as lock:
+        assert lock == tmp_path / "runs" / "eval.lock" and lock.is_file()
+
+
 def test_the_output_lock_refuses_a_live_owner_and_takes_over_a_dead_ones(tmp_path: Path) -> None:
     output = tmp_path / "mix.parquet"
     with lock_held_elsewhere(output) as holder:
