@@ -233,12 +233,11 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"{', '.join(map(str, args.input))}: no rows to annotate")
         sidecar = args.sidecar or report_paths(args.output)["sidecar.jsonl"]
         # Before the model loads: a folder that cannot take the outputs, or an output in use, fails in seconds.
-        check_output_writable(args.output.expanduser().parent)
+        # Each lock checks its folder is writable; the sidecar's folder is also checked for room.
         check_output_writable(sidecar.expanduser().parent, sidecar_bytes_needed(records, sampling, sidecar))
         with contextlib.ExitStack() as held:
-            for output in dict.fromkeys(
-                [args.output, sidecar]
-            ):  # the sidecar too: another run can name it in --sidecar
+            # the sidecar is locked too: another run can name it in --sidecar
+            for output in dict.fromkeys([args.output, sidecar]):
                 held.enter_context(output_lock(output))
             backend = held.enter_context(open_backend(args))
             batch_size = batch_size_from_args(args, backend)

@@ -368,6 +368,7 @@ _CUE_ANCHORS: tuple[Anchor, ...] = (
 _HEDGE = re.compile(
     r"\s*(?:most\s+|more\s+)?(?:likely|probably|presumably|possibly)(?:\s+(?:going\s+)?to\s+be)?\b\s*[:：]?", re.I
 )
+_SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 #: Where a sentence starts: after ".", "!", "?" or ";" (and any closing quote or bracket), or a line break.
 _SENTENCE_START = r"(?:^|[.!?;][\"'”)\]]*\s+|\n\s*)"
 #: A cue in a hypothesis ("If the patient were older, the answer would be C", "If we mean X, then the answer is
@@ -720,7 +721,7 @@ def _answer_first_reading(text: str, option_texts: tuple[str, ...] | None) -> Re
 def _recites_other_options(text: str, letter: str, option_texts: tuple[str, ...] | None) -> bool:
     """Whether a sentence of the response's head is another option's text: it recites the options, it does not
     answer with one ("The lining is replaced monthly. The lining secretes a hormone. ...")."""
-    sentences = islice(re.split(r"[.!?\n]+", text[:LENIENT_HEAD]), MAX_READINGS * 4)
+    sentences = islice(_SENTENCE_BREAK.split(text[:LENIENT_HEAD]), MAX_READINGS * 4)
     return any(_letter_of_option_text(sentence, option_texts) not in (None, letter) for sentence in sentences)
 
 
